@@ -1,0 +1,131 @@
+import Foundation
+
+/// The reading side of a backup, run on its own thread: walks the source, skips files the parent
+/// snapshot shows unchanged, reads the others with large `read`s into batch buffers and cuts
+/// them into chunks. Full batches go to the archiver through a bounded queue; empty ones come
+/// back through another, so at most `batchCount` buffers exist.
+final class BatchReader {
+    private let chunker: FastCDC
+    private let parent: ParentSnapshot?
+    private let free: BoundedQueue<ChunkBatch>
+    private let full: BoundedQueue<ChunkBatch>
+    private let cancellation: CancellationFlag
+    private let progress: BackupProgress?
+    private var batch: ChunkBatch?
+    /// A batch is handed on once it holds this many events, so that the archiver keeps busy
+    /// while the reader walks many unchanged files.
+    private static let maxEvents = 4096
+
+    /// Set when the walk stopped on an error other than an unreadable file.
+    private(set) var failure: Error?
+
+    init(chunker: FastCDC, parent: ParentSnapshot?, free: BoundedQueue<ChunkBatch>, full: BoundedQueue<ChunkBatch>,
+         cancellation: CancellationFlag, progress: BackupProgress?) {
+        self.chunker = chunker
+        self.parent = parent
+        self.free = free
+        self.full = full
+        self.cancellation = cancellation
+        self.progress = progress
+    }
+
+    /// Reads every item of `source`; always closes `full` at the end.
+    func run(_ source: MediaSource) {
+        defer { full.close() }
+        do {
+            batch = try nextBatch(carrying: nil)
+            try source.walk { item in
+                try cancellation.check()
+                switch item {
+                case .entry(let entry):
+                    try append(.entry(entry))
+                case .unreadable(let path, let reason):
+                    try append(.unreadable(path: path, reason: reason))
+                case .file(let path, let entry):
+                    switch try parent?.compare(entry) ?? .new {
+                    case .unchanged(let previous):
+                        var reused = entry
+                        reused.chunks = previous.chunks
+                        try append(.entry(reused))
+                        progress?.add(files: 1, bytes: entry.size)
+                    case .changed:
+                        try read(path: path, entry: entry, isNew: false)
+                    case .new:
+                        try read(path: path, entry: entry, isNew: true)
+                    }
+                }
+            }
+            if let batch { full.push(batch) }
+            batch = nil
+        } catch {
+            failure = error
+        }
+    }
+
+    private func nextBatch(carrying carry: UnsafeRawBufferPointer?) throws -> ChunkBatch {
+        guard let next = free.pop() else { throw KuraError.interrupted }
+        next.reset(carrying: carry)
+        return next
+    }
+
+    private func append(_ event: ChunkBatch.Event) throws {
+        guard let current = batch else { return }
+        current.events.append(event)
+        if current.events.count >= Self.maxEvents {
+            full.push(current)
+            batch = try nextBatch(carrying: nil)
+        }
+    }
+
+    /// Reads one file into batches and cuts it; a file that fails part-way is reported and left
+    /// out, its chunks already cut are still stored (harmless: they are just unreferenced).
+    private func read(path: String, entry: Entry, isNew: Bool) throws {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            try append(.unreadable(path: path, reason: String(cString: strerror(errno))))
+            return
+        }
+        defer { close(fd) }
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        guard var current = batch else { return }
+        current.events.append(.fileStart(entry, isNew: isNew))
+        var chunkStart = current.used
+        var size: Int64 = 0
+        while true {
+            try cancellation.check()
+            if current.free == 0 || (current.free < 65536 && chunkStart == current.used) {
+                // Hand on the full batch; the unfinished chunk moves to the front of the next one.
+                let carry = UnsafeRawBufferPointer(rebasing: current.buffer[chunkStart..<current.used])
+                let next = try nextBatch(carrying: nil)
+                next.reset(carrying: carry)
+                full.push(current)
+                current = next
+                batch = next
+                chunkStart = 0
+            }
+            let got = Glibc.read(fd, current.buffer.baseAddress! + current.used, current.free)
+            if got < 0 {
+                if errno == EINTR { continue }
+                current.events.append(.fileFailed(path: path, reason: String(cString: strerror(errno))))
+                return
+            }
+            current.used += got
+            size += Int64(got)
+            progress?.add(files: 0, bytes: Int64(got), current: entry.path)
+            let atEnd = got == 0
+            while chunkStart < current.used {
+                let pending = UnsafeRawBufferPointer(rebasing: current.buffer[chunkStart..<current.used])
+                guard let length = chunker.cut(pending, atEnd: atEnd) else { break }
+                current.addChunk(offset: chunkStart, length: length)
+                chunkStart += length
+            }
+            if atEnd { break }
+        }
+        current.events.append(.fileEnd(size: size))
+        progress?.add(files: 1, bytes: 0)
+        if current.events.count >= Self.maxEvents {
+            full.push(current)
+            batch = try nextBatch(carrying: nil)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Dispatch
+import Foundation
+
+/// Stores chunks in the repository once: hashes them on all cores, asks the index (and this
+/// session's own list) which are new, compresses only those on all cores, appends them to packs,
+/// and writes index files for the packs as they become durable.
+///
+/// Write order (docs/DESIGN.md): a pack is durable before an index file names it; an index file
+/// is durable before a snapshot refers to its chunks.
+final class ChunkSaver {
+    private let repository: Repository
+    private let index: IndexCache
+    private let packs: PackWriter
+    private let compressors: [ChunkCompressor]
+    private let compressorLock = NSLock()
+    private var freeCompressors: [ChunkCompressor]
+    /// Chunks stored in this session and not yet in an index file.
+    private var sessionChunks = Set<ChunkID>()
+    private var durablePacks: [FinishedPack] = []
+    private var arena = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+    /// An index file is written after this many durable packs (about 1 GiB), so that a killed
+    /// backup leaves most of its data indexed and reusable.
+    static let packsPerIndexFile = 64
+
+    private(set) var chunksAdded = 0
+    private(set) var plainBytesAdded: Int64 = 0
+    private(set) var indexBytesWritten: Int64 = 0
+
+    var bytesWritten: Int64 { Int64(packs.bytesWritten) + indexBytesWritten }
+
+    init(repository: Repository, compression: CompressionSetting) throws {
+        self.repository = repository
+        index = try repository.index()
+        packs = PackWriter(layout: repository.layout, targetSize: repository.config.packSize)
+        let workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        compressors = (0..<workers).map { _ in ChunkCompressor(compression) }
+        freeCompressors = compressors
+    }
+
+    deinit { arena.deallocate() }
+
+    /// Stores the chunks of a batch; returns every chunk's id, in order.
+    func save(_ batch: ChunkBatch) throws -> [ChunkID] {
+        let count = batch.chunkOffsets.count
+        guard count > 0 else { return [] }
+        var ids = [ChunkID](repeating: ChunkID(words: (0, 0, 0, 0)), count: count)
+        ids.withUnsafeMutableBufferPointer { out in
+            DispatchQueue.concurrentPerform(iterations: count) { index in
+                out[index] = SHA256Hasher.hash(batch.chunk(index))
+            }
+        }
+        try store(ids: ids) { batch.chunk($0) }
+        try writeIndexFiles(force: false)
+        return ids
+    }
+
+    /// Stores one in-memory buffer as chunks cut by `chunker`; returns the chunk ids in order.
+    func save(buffer: UnsafeRawBufferPointer, chunker: FastCDC) throws -> [ChunkID] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for length in chunker.chunkLengths(buffer) {
+            ranges.append(start..<(start + length))
+            start += length
+        }
+        let ids = ranges.map { SHA256Hasher.hash(UnsafeRawBufferPointer(rebasing: buffer[$0])) }
+        try store(ids: ids) { UnsafeRawBufferPointer(rebasing: buffer[ranges[$0]]) }
+        return ids
+    }
+
+    /// Waits for every pack to be durable and writes the index files naming them.
+    func finish() throws {
+        durablePacks += try packs.finish()
+        try writeIndexFiles(force: true)
+    }
+
+    /// After a failure or interruption: indexes the packs already durable (so the next backup
+    /// reuses their data) and removes the unfinished pack's temp file.
+    func abandon() {
+        packs.abandon()
+        durablePacks += (try? packs.takeFinished()) ?? []
+        try? writeIndexFiles(force: true)
+    }
+
+    private func store(ids: [ChunkID], bytes: (Int) -> UnsafeRawBufferPointer) throws {
+        // Which chunks are new: not stored in this session, not in the index, first in the batch.
+        let known = try index.contained(ids.filter { !sessionChunks.contains($0) })
+        var newIndices: [Int] = []
+        var seen = Set<ChunkID>()
+        for (position, id) in ids.enumerated() where !sessionChunks.contains(id) && !known.contains(id) && seen.insert(id).inserted {
+            newIndices.append(position)
+        }
+        guard !newIndices.isEmpty else { return }
+
+        // Compress the new ones on all cores, each into its own slot of one arena.
+        var slots: [Int] = [0]
+        for position in newIndices { slots.append(slots.last! + ChunkCompressor.bound(bytes(position).count)) }
+        if arena.count < slots.last! {
+            arena.deallocate()
+            arena = UnsafeMutableRawBufferPointer.allocate(byteCount: slots.last!, alignment: 64)
+        }
+        var results = [(Codec, Int)](repeating: (.raw, 0), count: newIndices.count)
+        let arena = self.arena
+        results.withUnsafeMutableBufferPointer { out in
+            DispatchQueue.concurrentPerform(iterations: newIndices.count) { slot in
+                let compressor = takeCompressor()
+                defer { returnCompressor(compressor) }
+                let destination = UnsafeMutableRawBufferPointer(rebasing: arena[slots[slot]..<slots[slot + 1]])
+                out[slot] = compressor.compress(bytes(newIndices[slot]), into: destination)
+            }
+        }
+
+        for (slot, position) in newIndices.enumerated() {
+            let plain = bytes(position)
+            let (codec, length) = results[slot]
+            let stored = codec == .raw ? plain : UnsafeRawBufferPointer(rebasing: arena[slots[slot]..<(slots[slot] + length)])
+            try packs.add(chunk: ids[position], stored: stored, codec: codec, plainLength: plain.count)
+            sessionChunks.insert(ids[position])
+            chunksAdded += 1
+            plainBytesAdded += Int64(plain.count)
+        }
+    }
+
+    private func writeIndexFiles(force: Bool) throws {
+        durablePacks += try packs.takeFinished()
+        while durablePacks.count >= Self.packsPerIndexFile || (force && !durablePacks.isEmpty) {
+            let group = Array(durablePacks.prefix(Self.packsPerIndexFile))
+            durablePacks.removeFirst(group.count)
+            let file = IndexFile(packs: group.map { IndexFile.PackIndex(pack: $0.id, entries: $0.entries) })
+            try repository.writeIndexFile(file)
+            indexBytesWritten += Int64(file.encoded().count)
+            for pack in group { for entry in pack.entries { sessionChunks.remove(entry.chunk) } }
+        }
+    }
+
+    private func takeCompressor() -> ChunkCompressor {
+        compressorLock.lock()
+        defer { compressorLock.unlock() }
+        return freeCompressors.popLast() ?? ChunkCompressor(compressors[0].setting)
+    }
+
+    private func returnCompressor(_ compressor: ChunkCompressor) {
+        compressorLock.lock()
+        freeCompressors.append(compressor)
+        compressorLock.unlock()
+    }
+}

@@ -1,0 +1,62 @@
+/// An immutable index file: which chunks each pack holds and where (docs/FORMAT.md, "Index").
+/// Its name is the SHA-256 of its bytes. `supersedes` names index files this one replaces
+/// (written by prune; empty for a backup).
+public struct IndexFile: Equatable, Sendable {
+    public var supersedes: [ChunkID]
+    public var packs: [PackIndex]
+
+    public struct PackIndex: Equatable, Sendable {
+        public var pack: ChunkID
+        public var entries: [PackEntry]
+    }
+
+    static let magic = Array("KURAIDX\u{0}".utf8)
+    static let version: UInt32 = 1
+
+    public init(supersedes: [ChunkID] = [], packs: [PackIndex]) {
+        self.supersedes = supersedes
+        self.packs = packs
+    }
+
+    public func encoded() -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.append(bytes: Self.magic)
+        writer.append(Self.version)
+        writer.append(UInt32(supersedes.count))
+        for id in supersedes { writer.append(bytes: id.bytes) }
+        writer.append(UInt32(packs.count))
+        for pack in packs {
+            writer.append(bytes: pack.pack.bytes)
+            writer.append(UInt32(pack.entries.count))
+            for entry in pack.entries { entry.encode(into: &writer) }
+        }
+        return writer.bytes
+    }
+
+    /// Decodes an index file; nil when the bytes are not a complete, well-formed index.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> IndexFile? {
+        var reader = BinaryReader(bytes)
+        guard let magic = reader.readBytes(8), Array(magic) == Self.magic,
+              reader.read(UInt32.self) == Self.version,
+              let supersededCount = reader.read(UInt32.self) else { return nil }
+        var supersedes: [ChunkID] = []
+        for _ in 0..<supersededCount {
+            guard let raw = reader.readBytes(32), let id = ChunkID(bytes: raw) else { return nil }
+            supersedes.append(id)
+        }
+        guard let packCount = reader.read(UInt32.self) else { return nil }
+        var packs: [PackIndex] = []
+        for _ in 0..<packCount {
+            guard let raw = reader.readBytes(32), let pack = ChunkID(bytes: raw),
+                  let count = reader.read(UInt32.self), Int(count) * PackEntry.encodedSize <= reader.remaining else { return nil }
+            var entries: [PackEntry] = []
+            entries.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let entry = PackEntry.decode(from: &reader) else { return nil }
+                entries.append(entry)
+            }
+            packs.append(PackIndex(pack: pack, entries: entries))
+        }
+        return reader.remaining == 0 ? IndexFile(supersedes: supersedes, packs: packs) : nil
+    }
+}

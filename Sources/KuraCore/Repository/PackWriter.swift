@@ -1,0 +1,149 @@
+import Dispatch
+import Foundation
+
+/// A pack that is complete and durable under `data/`.
+public struct FinishedPack: Sendable {
+    public var id: ChunkID
+    public var entries: [PackEntry]
+    public var size: UInt64
+}
+
+/// Appends stored chunks to pack files of about `targetSize` bytes. Each pack is written to
+/// `tmp/`, hashed as it is written (its id is the SHA-256 of its bytes), then closed with its
+/// trailer; fsync and the rename into `data/` run on a background queue so that the next pack
+/// fills meanwhile. `finish()` waits until every pack is durable and returns them all.
+final class PackWriter {
+    private let layout: RepositoryLayout
+    private let targetSize: Int
+    private let finalizer = DispatchQueue(label: "kura.pack-finalizer")
+    private let group = DispatchGroup()
+    private let resultLock = NSLock()
+    private var finished: [FinishedPack] = []
+    private var finalizeError: Error?
+
+    private var fd: Int32 = -1
+    private var temporaryPath = ""
+    private let hasher = SHA256Hasher()
+    private var entries: [PackEntry] = []
+    private var size: UInt64 = 0
+    private var staging: UnsafeMutableRawBufferPointer
+    private var staged = 0
+    /// Temp files not yet renamed, removed by `abandon()`.
+    private var temporaryFiles = Set<String>()
+
+    /// Bytes written to packs so far, trailers included.
+    private(set) var bytesWritten: UInt64 = 0
+
+    init(layout: RepositoryLayout, targetSize: Int) {
+        self.layout = layout
+        self.targetSize = targetSize
+        staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    }
+
+    deinit {
+        staging.deallocate()
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Appends one stored chunk; starts a new pack when needed and closes it once it reaches the
+    /// target size.
+    func add(chunk: ChunkID, stored: UnsafeRawBufferPointer, codec: Codec, plainLength: Int) throws {
+        if fd < 0 { try openPack() }
+        entries.append(PackEntry(chunk: chunk, offset: size, storedLength: UInt32(stored.count),
+                                 plainLength: UInt32(plainLength), codec: codec))
+        try append(stored)
+        if size >= UInt64(targetSize) { try closePack() }
+    }
+
+    /// Closes the open pack, waits for all packs to be durable and returns them (each only once).
+    func finish() throws -> [FinishedPack] {
+        if fd >= 0 { try closePack() }
+        group.wait()
+        resultLock.lock()
+        defer { resultLock.unlock() }
+        if let finalizeError { throw finalizeError }
+        let packs = finished
+        finished = []
+        return packs
+    }
+
+    /// The packs that became durable since the last call, without waiting for the others.
+    func takeFinished() throws -> [FinishedPack] {
+        resultLock.lock()
+        defer { resultLock.unlock() }
+        if let finalizeError { throw finalizeError }
+        let packs = finished
+        finished = []
+        return packs
+    }
+
+    /// Drops the open pack and waits for the background queue; removes temp files left behind.
+    func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        group.wait()
+        resultLock.lock()
+        let leftovers = temporaryFiles
+        resultLock.unlock()
+        for path in leftovers { unlink(path) }
+    }
+
+    private func openPack() throws {
+        temporaryPath = layout.tmpDirectory + "/pack-" + FileSystem.randomName()
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw KuraError.posix("cannot create pack", temporaryPath) }
+        resultLock.lock()
+        temporaryFiles.insert(temporaryPath)
+        resultLock.unlock()
+        entries = []
+        size = 0
+        staged = 0
+        try PackFormat.header.withUnsafeBytes { try append($0) }
+    }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(bytes)
+        size += UInt64(bytes.count)
+        bytesWritten += UInt64(bytes.count)
+        if staged + bytes.count > staging.count { try flushStaging() }
+        if bytes.count >= staging.count / 2 {
+            try FileSystem.writeFully(fd, bytes, path: temporaryPath)
+        } else if bytes.count > 0 {
+            (staging.baseAddress! + staged).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            staged += bytes.count
+        }
+    }
+
+    private func flushStaging() throws {
+        guard staged > 0 else { return }
+        try FileSystem.writeFully(fd, UnsafeRawBufferPointer(rebasing: staging[0..<staged]), path: temporaryPath)
+        staged = 0
+    }
+
+    private func closePack() throws {
+        let trailer = PackFormat.trailer(entries)
+        try trailer.withUnsafeBytes { try append($0) }
+        try flushStaging()
+        let id = hasher.finalize()
+        let pack = FinishedPack(id: id, entries: entries, size: size)
+        let (packFD, temporary, final) = (fd, temporaryPath, layout.pack(id))
+        fd = -1
+        group.enter()
+        finalizer.async { [self] in
+            defer { group.leave() }
+            do {
+                if fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
+                close(packFD)
+                try FileSystem.publish(temporary, as: final)
+                resultLock.lock()
+                temporaryFiles.remove(temporary)
+                finished.append(pack)
+                resultLock.unlock()
+            } catch {
+                close(packFD)
+                resultLock.lock()
+                if finalizeError == nil { finalizeError = error }
+                resultLock.unlock()
+            }
+        }
+    }
+}

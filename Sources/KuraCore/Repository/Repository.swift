@@ -1,0 +1,153 @@
+import Foundation
+
+/// A Kura repository on a local filesystem: its config, packs, index files, snapshot records and
+/// locks, plus the local cache that belongs to it. Every file except a lock is written once,
+/// under its content hash, and never modified (docs/DESIGN.md).
+public final class Repository {
+    public let layout: RepositoryLayout
+    public let config: RepositoryConfig
+    /// `<cache root>/<repository id>`: the index cache and materialized snapshot databases.
+    public let cacheDirectory: String
+    private var indexCache: IndexCache?
+
+    public var path: String { layout.root }
+
+    private init(layout: RepositoryLayout, config: RepositoryConfig, cacheRoot: String) throws {
+        self.layout = layout
+        self.config = config
+        cacheDirectory = cacheRoot + "/" + config.id
+        try FileSystem.makeDirectories(cacheDirectory + "/snapshots")
+    }
+
+    /// `$KURA_CACHE`, else `$XDG_CACHE_HOME/kura`, else `~/.cache/kura`.
+    public static func defaultCacheRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let root = environment["KURA_CACHE"], !root.isEmpty { return root }
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty { return xdg + "/kura" }
+        return (environment["HOME"] ?? NSTemporaryDirectory()) + "/.cache/kura"
+    }
+
+    /// Creates a repository in a new or empty directory; refuses anything else.
+    @discardableResult
+    public static func initialize(at path: String, config: RepositoryConfig = .new(),
+                                  cacheRoot: String = defaultCacheRoot()) throws -> Repository {
+        try config.validate()
+        let layout = RepositoryLayout(root: path)
+        if FileSystem.exists(path) {
+            guard FileSystem.isDirectory(path) else { throw KuraError.repositoryNotEmpty(path: path) }
+            guard try FileSystem.list(path).isEmpty else { throw KuraError.repositoryNotEmpty(path: path) }
+        } else {
+            try FileSystem.makeDirectories(path)
+        }
+        for directory in layout.directories { try FileSystem.makeDirectory(directory) }
+        // The config is written last: a directory without it is not a repository.
+        try FileSystem.writeAtomically(try [UInt8](JSONEncoder.kura.encode(config)), to: layout.config,
+                                       temporaryDirectory: layout.tmpDirectory)
+        return try Repository(layout: layout, config: config, cacheRoot: cacheRoot)
+    }
+
+    /// Opens an existing repository; `.noRepository` when `path` holds none.
+    public static func open(at path: String, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
+        let layout = RepositoryLayout(root: path)
+        guard let bytes = try? FileSystem.readFile(layout.config) else { throw KuraError.noRepository(path: path) }
+        let config: RepositoryConfig
+        do {
+            config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(bytes))
+        } catch {
+            throw KuraError.unsupportedFormat("\(layout.config) is not a Kura config (\(error))")
+        }
+        try config.validate()
+        return try Repository(layout: layout, config: config, cacheRoot: cacheRoot)
+    }
+
+    /// The default compression for new chunks.
+    public var compression: CompressionSetting {
+        (try? CompressionSetting(parsing: config.compression)) ?? .default
+    }
+
+    /// Takes a shared (backup) or exclusive (maintenance) lock.
+    public func lock(exclusive: Bool) throws -> RepositoryLock {
+        try RepositoryLock.acquire(layout, exclusive: exclusive)
+    }
+
+    // MARK: Index
+
+    /// The local index cache, synchronized with `index/` on first use in this process.
+    public func index() throws -> IndexCache {
+        if let indexCache { return indexCache }
+        let cache = try IndexCache(path: cacheDirectory + "/index.sqlite")
+        try cache.synchronize(with: self)
+        indexCache = cache
+        return cache
+    }
+
+    public func listIndexFiles() throws -> [ChunkID] {
+        try FileSystem.list(layout.indexDirectory).compactMap { ChunkID(hex: $0) }
+    }
+
+    /// Reads and checks an index file (its name must be the SHA-256 of its bytes).
+    public func readIndexFile(_ id: ChunkID) throws -> IndexFile {
+        let bytes = try FileSystem.readFile(layout.index(id))
+        guard SHA256Hasher.hash(bytes) == id,
+              let index = bytes.withUnsafeBytes({ IndexFile.decode($0) }) else {
+            throw KuraError.integrity("index file \(id.short) is damaged: run 'kura repair index'")
+        }
+        return index
+    }
+
+    /// Writes an index file durably and adds it to the local cache.
+    @discardableResult
+    public func writeIndexFile(_ index: IndexFile) throws -> ChunkID {
+        let bytes = index.encoded()
+        let id = SHA256Hasher.hash(bytes)
+        try FileSystem.writeAtomically(bytes, to: layout.index(id), temporaryDirectory: layout.tmpDirectory)
+        try self.index().add(index, id: id)
+        return id
+    }
+
+    // MARK: Snapshots
+
+    /// Every snapshot record, oldest first.
+    public func snapshots() throws -> [Snapshot] {
+        var result: [Snapshot] = []
+        for name in try FileSystem.list(layout.snapshotsDirectory) {
+            guard let id = ChunkID(hex: name) else { continue }
+            result.append(try readSnapshot(id))
+        }
+        return result.sorted { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) }
+    }
+
+    public func readSnapshot(_ id: ChunkID) throws -> Snapshot {
+        let bytes = try FileSystem.readFile(layout.snapshot(id))
+        guard SHA256Hasher.hash(bytes) == id else {
+            throw KuraError.integrity("snapshot record \(id.short) does not match its name")
+        }
+        do {
+            return Snapshot(id: id, record: try JSONDecoder().decode(SnapshotRecord.self, from: Data(bytes)))
+        } catch {
+            throw KuraError.integrity("snapshot record \(id.short) is unreadable (\(error))")
+        }
+    }
+
+    /// Publishes a snapshot record: the last write of a backup.
+    func writeSnapshot(_ record: SnapshotRecord) throws -> Snapshot {
+        let bytes = try [UInt8](JSONEncoder.kura.encode(record))
+        let id = SHA256Hasher.hash(bytes)
+        try FileSystem.writeAtomically(bytes, to: layout.snapshot(id), temporaryDirectory: layout.tmpDirectory)
+        return Snapshot(id: id, record: record)
+    }
+
+    /// Resolves a snapshot reference (docs: "Snapshot references").
+    public func resolve(_ reference: String) throws -> Snapshot {
+        try SnapshotReference(reference).resolve(in: try snapshots())
+    }
+
+    // MARK: Packs
+
+    public func listPacks() throws -> [ChunkID] {
+        var packs: [ChunkID] = []
+        for folder in try FileSystem.list(layout.dataDirectory) {
+            packs += try FileSystem.list(layout.dataDirectory + "/" + folder).compactMap { ChunkID(hex: $0) }
+        }
+        return packs
+    }
+}

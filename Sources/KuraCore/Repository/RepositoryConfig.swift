@@ -1,0 +1,51 @@
+import Foundation
+
+/// The repository's `config` file: written once by `init`, never changed.
+public struct RepositoryConfig: Codable, Equatable, Sendable {
+    /// Always `kura-repository`.
+    public var format: String
+    /// The on-disk format version (docs/FORMAT.md).
+    public var version: Int
+    /// 64 random hex digits; names the local cache of this repository.
+    public var id: String
+    public var created: String
+    /// How media files and dumps are cut into chunks.
+    public var chunker: ChunkerParameters
+    /// How snapshot databases are cut into chunks.
+    public var treeChunker: ChunkerParameters
+    /// Default compression of new chunks, as `zstd:3`, `zlib:6` or `none`.
+    public var compression: String
+    /// Target size of a pack file in bytes.
+    public var packSize: Int
+
+    public static let formatName = "kura-repository"
+    public static let currentVersion = 1
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, id, created, chunker, compression
+        case treeChunker = "tree_chunker"
+        case packSize = "pack_size"
+    }
+
+    /// A new configuration with a fresh random id.
+    public static func new(chunker: ChunkerParameters = .data, compression: CompressionSetting = .default,
+                           packSize: Int = 16 << 20) -> RepositoryConfig {
+        var generator = SystemRandomNumberGenerator()
+        let id = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return RepositoryConfig(format: formatName, version: currentVersion, id: id, created: Timestamp.now(),
+                                chunker: chunker, treeChunker: .tree, compression: compression.description, packSize: packSize)
+    }
+
+    /// Checks that this version can read and write a repository with this configuration.
+    public func validate() throws {
+        guard format == Self.formatName else { throw KuraError.unsupportedFormat("config format '\(format)'") }
+        guard version == Self.currentVersion else {
+            throw KuraError.unsupportedFormat("version \(version) (this kura reads version \(Self.currentVersion)); upgrade kura")
+        }
+        guard id.utf8.count == 64, Hex.isHex(id) else { throw KuraError.unsupportedFormat("config id '\(id)'") }
+        try chunker.validate()
+        try treeChunker.validate()
+        _ = try CompressionSetting(parsing: compression)
+        guard packSize >= 1 << 20 else { throw KuraError.unsupportedFormat("pack_size \(packSize)") }
+    }
+}

@@ -1,0 +1,30 @@
+/// Where each kind of file lives inside a repository directory (docs/FORMAT.md, "Layout").
+public struct RepositoryLayout: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public var config: String { root + "/config" }
+    public var dataDirectory: String { root + "/data" }
+    public var indexDirectory: String { root + "/index" }
+    public var snapshotsDirectory: String { root + "/snapshots" }
+    public var locksDirectory: String { root + "/locks" }
+    /// Temp files; a file here is never referenced and may be removed when no process runs.
+    public var tmpDirectory: String { root + "/tmp" }
+
+    /// `data/<first two hex digits>/<pack id>`.
+    public func pack(_ id: ChunkID) -> String {
+        let hex = id.hex
+        return dataDirectory + "/" + hex.prefix(2) + "/" + hex
+    }
+
+    public func index(_ id: ChunkID) -> String { indexDirectory + "/" + id.hex }
+    public func snapshot(_ id: ChunkID) -> String { snapshotsDirectory + "/" + id.hex }
+    public func lock(_ name: String) -> String { locksDirectory + "/" + name }
+
+    /// All directories `init` creates, including the 256 `data/` fan-out folders.
+    public var directories: [String] {
+        [dataDirectory, indexDirectory, snapshotsDirectory, locksDirectory, tmpDirectory]
+            + (0..<256).map { dataDirectory + "/" + Hex.encode([UInt8($0)]) }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+
+/// What a lock file under `locks/` says about its holder.
+public struct LockInfo: Codable, Equatable, Sendable {
+    public var host: String
+    public var pid: Int32
+    public var user: String
+    public var time: String
+    public var exclusive: Bool
+
+    var summary: String {
+        "\(exclusive ? "an exclusive" : "a") lock of PID \(pid) on \(host) (user \(user), since \(time))"
+    }
+
+    static func current(exclusive: Bool) -> LockInfo {
+        LockInfo(host: currentHost, pid: getpid(), user: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()),
+                 time: Timestamp.now(), exclusive: exclusive)
+    }
+
+    static var currentHost: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        return String(cString: buffer)
+    }
+}
+
+/// A lock held on a repository: a file under `locks/` that this process keeps `flock`ed for as
+/// long as it holds the lock. Backups take shared locks (several may run at once: they only add
+/// files under fresh names); maintenance that deletes takes an exclusive one.
+///
+/// A lock file on this host whose `flock` is free belongs to a dead process (the kernel releases
+/// `flock`s when a process exits, however it dies): it is removed automatically and reported.
+public final class RepositoryLock {
+    public let path: String
+    public let info: LockInfo
+    /// Stale locks removed while acquiring this one, one line each.
+    public private(set) var removedStale: [String] = []
+    private var fd: Int32
+
+    private init(path: String, info: LockInfo, fd: Int32) {
+        self.path = path
+        self.info = info
+        self.fd = fd
+    }
+
+    deinit { release() }
+
+    /// Takes a lock, or throws `.locked` naming the holder of a conflicting one.
+    public static func acquire(_ layout: RepositoryLayout, exclusive: Bool) throws -> RepositoryLock {
+        let info = LockInfo.current(exclusive: exclusive)
+        let name = FileSystem.randomName()
+        let temporary = layout.tmpDirectory + "/lock-" + name
+        let bytes = try JSONEncoder.kura.encode(info)
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw KuraError.posix("cannot create lock", temporary) }
+        // Lock before publishing, so that nobody ever sees our lock file unlocked.
+        flock(fd, LOCK_EX | LOCK_NB)
+        do {
+            try [UInt8](bytes).withUnsafeBytes { try FileSystem.writeFully(fd, $0, path: temporary) }
+            fsync(fd)
+            try FileSystem.publish(temporary, as: layout.lock(name))
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        let lock = RepositoryLock(path: layout.lock(name), info: info, fd: fd)
+        for other in try FileSystem.list(layout.locksDirectory) where other != name {
+            let path = layout.lock(other)
+            guard let holder = readLockInfo(path) else { continue }
+            if isStale(path: path, holder: holder) {
+                unlink(path)
+                lock.removedStale.append("removed a stale lock: \(holder.summary), which no longer runs")
+                continue
+            }
+            if holder.exclusive || exclusive {
+                lock.release()
+                throw KuraError.locked(holder: holder.summary)
+            }
+        }
+        return lock
+    }
+
+    /// Releases the lock: removes the file and drops the `flock`. Safe to call twice.
+    public func release() {
+        guard fd >= 0 else { return }
+        unlink(path)
+        close(fd)
+        fd = -1
+    }
+
+    static func readLockInfo(_ path: String) -> LockInfo? {
+        guard let bytes = try? FileSystem.readFile(path) else { return nil }
+        return try? JSONDecoder().decode(LockInfo.self, from: Data(bytes))
+    }
+
+    /// True when the lock was taken on this host by a process that is gone.
+    static func isStale(path: String, holder: LockInfo) -> Bool {
+        guard holder.host == LockInfo.currentHost else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        // No flock on this filesystem: fall back to asking whether the PID exists.
+        return kill(holder.pid, 0) != 0 && errno == ESRCH
+    }
+
+    /// Removes locks that no running process on this host holds: stale local ones and all locks of
+    /// other hosts (which this host cannot check); with `all`, live local ones too. Returns one
+    /// line per removed lock.
+    public static func removeLocks(_ layout: RepositoryLayout, all: Bool) throws -> [String] {
+        var removed: [String] = []
+        for name in try FileSystem.list(layout.locksDirectory) {
+            let path = layout.lock(name)
+            guard let holder = readLockInfo(path) else {
+                unlink(path)
+                removed.append("removed unreadable lock file \(name)")
+                continue
+            }
+            if all || holder.host != LockInfo.currentHost || isStale(path: path, holder: holder) {
+                unlink(path)
+                removed.append("removed \(holder.summary)")
+            }
+        }
+        return removed
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys, no escaped slashes: stable bytes, so content-addressed names are reproducible.
+    static var kura: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,33 @@
+/// How a user names a snapshot: a full id, a unique prefix of 4 or more hex digits, `latest`, or
+/// the export name `backup_complet_<db>_<YYYYMMDD_HHMMSS>` (with or without `.tar.gz`).
+public struct SnapshotReference: Sendable {
+    public let text: String
+
+    public init(_ text: String) { self.text = text }
+
+    public func resolve(in snapshots: [Snapshot]) throws -> Snapshot {
+        if text == "latest" {
+            guard let last = snapshots.max(by: { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) }) else {
+                throw KuraError.unknownSnapshot(reference: text)
+            }
+            return last
+        }
+        if text.hasPrefix("backup_complet_") {
+            var name = text
+            for suffix in [".tar.gz", ".json"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+            let matches = snapshots.filter { $0.record.exportName == name }
+            guard let newest = matches.last else { throw KuraError.unknownSnapshot(reference: text) }
+            return newest
+        }
+        let prefix = text.lowercased()
+        guard prefix.utf8.count >= 4, Hex.isHex(prefix) else {
+            throw KuraError.invalidArgument("'\(text)' is not a snapshot reference: use an id (4+ hex digits), 'latest' or an export name")
+        }
+        let matches = snapshots.filter { $0.id.hex.hasPrefix(prefix) }
+        switch matches.count {
+        case 0: throw KuraError.unknownSnapshot(reference: text)
+        case 1: return matches[0]
+        default: throw KuraError.ambiguousSnapshot(reference: text, candidates: matches.map { $0.id.short })
+        }
+    }
+}

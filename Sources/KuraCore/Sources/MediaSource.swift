@@ -1,0 +1,73 @@
+import Foundation
+
+/// A media folder (Django's `MEDIA_ROOT`), walked into the snapshot tree under `media/`.
+///
+/// Siblings are visited in byte order of their names, a directory's subtree at the place of
+/// `name/`: so files come out in the same order as their full paths sort in the snapshot
+/// database, which lets the archiver compare them with the parent snapshot in one forward pass.
+/// Symlinks are recorded, never followed. Names that are not valid UTF-8, sockets, FIFOs and
+/// device files are reported as unreadable.
+struct MediaSource {
+    let root: String
+    let prefix: String
+
+    init(root: String, prefix: String = "media") {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.prefix = prefix
+    }
+
+    /// Walks the folder; throws only when the folder itself cannot be read.
+    func walk(_ visit: (SourceItem) throws -> Void) throws {
+        var info = stat()
+        guard stat(root, &info) == 0 else { throw KuraError.posix("cannot read media folder", root) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KuraError.invalidArgument("media folder \(root) is not a directory") }
+        try visit(.entry(Entry(path: prefix, kind: .directory, status: info)))
+        try walkDirectory(absolute: root, relative: prefix, visit)
+    }
+
+    private func walkDirectory(absolute: String, relative: String, _ visit: (SourceItem) throws -> Void) throws {
+        guard let directory = opendir(absolute) else {
+            try visit(.unreadable(path: absolute, reason: String(cString: strerror(errno))))
+            return
+        }
+        var children: [(name: String, info: stat, key: [UInt8])] = []
+        while let item = readdir(directory) {
+            let raw = withUnsafeBytes(of: item.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if raw == [46] || raw == [46, 46] { continue }
+            guard let name = String(validating: raw, as: UTF8.self) else {
+                try visit(.unreadable(path: absolute + "/" + String(decoding: raw, as: UTF8.self), reason: "name is not valid UTF-8"))
+                continue
+            }
+            var info = stat()
+            if lstat(absolute + "/" + name, &info) != 0 {
+                try visit(.unreadable(path: absolute + "/" + name, reason: String(cString: strerror(errno))))
+                continue
+            }
+            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            children.append((name, info, raw + (isDirectory ? [47] : [])))
+        }
+        closedir(directory)
+        children.sort { $0.key.lexicographicallyPrecedes($1.key) }
+        for child in children {
+            let childAbsolute = absolute + "/" + child.name
+            let childRelative = relative + "/" + child.name
+            switch child.info.st_mode & S_IFMT {
+            case S_IFDIR:
+                try visit(.entry(Entry(path: childRelative, kind: .directory, status: child.info)))
+                try walkDirectory(absolute: childAbsolute, relative: childRelative, visit)
+            case S_IFREG:
+                try visit(.file(absolutePath: childAbsolute, entry: Entry(path: childRelative, kind: .file, status: child.info)))
+            case S_IFLNK:
+                var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+                let length = readlink(childAbsolute, &buffer, buffer.count - 1)
+                guard length >= 0, let target = String(validating: buffer[0..<length], as: UTF8.self) else {
+                    try visit(.unreadable(path: childAbsolute, reason: "cannot read symlink"))
+                    continue
+                }
+                try visit(.entry(Entry(path: childRelative, kind: .symlink, status: child.info, linkTarget: target)))
+            default:
+                try visit(.unreadable(path: childAbsolute, reason: "not a regular file, directory or symlink"))
+            }
+        }
+    }
+}

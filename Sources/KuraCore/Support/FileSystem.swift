@@ -1,0 +1,122 @@
+import Foundation
+
+/// Thin, error-typed wrappers over the POSIX calls the repository and restorer use. Paths are
+/// plain strings; every failure becomes a `KuraError.io` naming the path.
+enum FileSystem {
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw KuraError.posix("cannot create directory", path) }
+    }
+
+    /// Creates `path` and every missing parent.
+    static func makeDirectories(_ path: String) throws {
+        if isDirectory(path) { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeDirectories(parent) }
+        try makeDirectory(path)
+    }
+
+    /// The names in a directory, without `.` and `..`, in byte order.
+    static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw KuraError.posix("cannot list", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let count = bytes.count
+        try bytes.withUnsafeMutableBytes { try readFully(fd, into: $0, at: 0, path: path) }
+        precondition(bytes.count == count)
+        return bytes
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset` (pread, retried on short reads).
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64, path: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let got = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw KuraError.posix("cannot read", path)
+            }
+            if got == 0 { throw KuraError.integrity("\(path) is truncated (wanted \(buffer.count) bytes at offset \(offset))") }
+            done += got
+        }
+    }
+
+    /// Writes all of `buffer` to `fd` (write, retried on short writes).
+    static func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < buffer.count {
+            let wrote = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw KuraError.posix("cannot write", path)
+            }
+            done += wrote
+        }
+    }
+
+    static func fsyncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open directory", path) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw KuraError.posix("cannot sync directory", path) }
+    }
+
+    static func remove(_ path: String) {
+        unlink(path)
+    }
+
+    /// Moves a complete, synced file into place and makes the rename durable.
+    static func publish(_ temporary: String, as final: String) throws {
+        if rename(temporary, final) != 0 { throw KuraError.posix("cannot rename \(temporary) to", final) }
+        try fsyncDirectory((final as NSString).deletingLastPathComponent)
+    }
+
+    /// Writes `bytes` to `path` crash-safely: a temp file in `temporaryDirectory`, fsync, rename,
+    /// fsync of the target directory. A reader sees the old state or the whole new file.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String) throws {
+        let temporary = temporaryDirectory + "/" + randomName()
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw KuraError.posix("cannot create", temporary) }
+        do {
+            try bytes.withUnsafeBytes { try writeFully(fd, $0, path: temporary) }
+            if fsync(fd) != 0 { throw KuraError.posix("cannot sync", temporary) }
+            close(fd)
+            try publish(temporary, as: path)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// A random name for temp files: 16 random bytes in hex.
+    static func randomName() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+}

@@ -1,0 +1,1 @@
+import KuraCore; print(KuraVersion.current)
