@@ -47,7 +47,7 @@ public final class Archiver {
 
     public init(repository: Repository) { self.repository = repository }
 
-    public func backup(_ options: BackupOptions, progress: BackupProgress? = nil,
+    public func backup(_ options: BackupOptions, progress: ProgressCounter? = nil,
                        cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
         let started = Date()
         let time = Timestamp.now()
@@ -92,6 +92,7 @@ public final class Archiver {
             while let batch = full.pop() {
                 try cancellation.check()
                 let ids = try saver.save(batch)
+                var completed: [Entry] = []
                 for event in batch.events {
                     switch event {
                     case .entry(let entry):
@@ -102,7 +103,7 @@ public final class Archiver {
                             summary.filesUnchanged += 1
                             summary.totalBytes += entry.size
                         }
-                        try writer.add(entry)
+                        completed.append(entry)
                     case .fileStart(let entry, let isNew):
                         openFile = (entry, isNew)
                         openFile?.entry.chunks = []
@@ -114,13 +115,14 @@ public final class Archiver {
                         if file.isNew { summary.filesNew += 1 } else { summary.filesChanged += 1 }
                         summary.totalBytes += size
                         summary.bytesRead += size
-                        try writer.add(file.entry)
+                        completed.append(file.entry)
                         openFile = nil
                     case .fileFailed(let path, let reason), .unreadable(let path, let reason):
                         unreadable.append(UnreadablePath(path: path, reason: reason))
                         if case .fileFailed = event { openFile = nil }
                     }
                 }
+                try writer.add(completed)
                 free.push(batch)
             }
         } catch {

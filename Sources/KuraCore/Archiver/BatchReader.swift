@@ -10,7 +10,7 @@ final class BatchReader {
     private let free: BoundedQueue<ChunkBatch>
     private let full: BoundedQueue<ChunkBatch>
     private let cancellation: CancellationFlag
-    private let progress: BackupProgress?
+    private let progress: ProgressCounter?
     private var batch: ChunkBatch?
     /// A batch is handed on once it holds this many events, so that the archiver keeps busy
     /// while the reader walks many unchanged files.
@@ -20,7 +20,7 @@ final class BatchReader {
     private(set) var failure: Error?
 
     init(chunker: FastCDC, parent: ParentSnapshot?, free: BoundedQueue<ChunkBatch>, full: BoundedQueue<ChunkBatch>,
-         cancellation: CancellationFlag, progress: BackupProgress?) {
+         cancellation: CancellationFlag, progress: ProgressCounter?) {
         self.chunker = chunker
         self.parent = parent
         self.free = free

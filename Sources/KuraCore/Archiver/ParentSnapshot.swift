@@ -1,18 +1,10 @@
-import Foundation
-import GRDB
-
-/// The parent snapshot's files, read forward in path order in pages, for change detection: a
-/// file whose size, mtime, ctime and inode are unchanged reuses the parent's chunk list without
-/// being read. Memory stays at one page of entries whatever the snapshot size.
+/// The parent snapshot's files, read forward in path order, for change detection: a file whose
+/// size, mtime, ctime and inode are unchanged reuses the parent's chunk list without being read.
+/// Memory stays at one page of entries whatever the snapshot size.
 final class ParentSnapshot {
-    private let reader: SnapshotReader
-    private var page: [Entry] = []
-    private var position = 0
-    private var lastPath: String?
-    private var exhausted = false
-    private static let pageSize = 2048
+    private let cursor: EntryCursor
 
-    init(reader: SnapshotReader) { self.reader = reader }
+    init(reader: SnapshotReader) { cursor = EntryCursor(reader) }
 
     /// How a file compares with the parent snapshot.
     enum Comparison {
@@ -25,41 +17,14 @@ final class ParentSnapshot {
     /// Compares a file with the parent's entry at the same path. Calls must come in increasing
     /// path order.
     func compare(_ entry: Entry) throws -> Comparison {
-        while true {
-            if position == page.count {
-                if exhausted { return .new }
-                try loadPage()
-                if page.isEmpty { return .new }
-            }
-            let candidate = page[position]
-            if candidate.path.utf8.lexicographicallyPrecedes(entry.path.utf8) {
-                position += 1
-                continue
-            }
-            guard candidate.path == entry.path else { return .new }
-            position += 1
-            let same = candidate.size == entry.size && candidate.mtimeNanoseconds == entry.mtimeNanoseconds
-                && candidate.ctimeNanoseconds == entry.ctimeNanoseconds && candidate.inode == entry.inode
-            return same ? .unchanged(candidate) : .changed
+        while let candidate = try cursor.peek(), candidate.path.utf8.lexicographicallyPrecedes(entry.path.utf8) {
+            cursor.advance()
         }
-    }
-
-    private func loadPage() throws {
-        let after = lastPath
-        page = try reader.read { db in
-            let rows: [Row]
-            if let after {
-                rows = try Row.fetchAll(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE type = 'file' AND path > ? ORDER BY path LIMIT ?",
-                                        arguments: [after, Self.pageSize])
-            } else {
-                rows = try Row.fetchAll(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE type = 'file' ORDER BY path LIMIT ?",
-                                        arguments: [Self.pageSize])
-            }
-            return rows.compactMap(SnapshotReader.entry(from:))
-        }
-        position = 0
-        lastPath = page.last?.path
-        exhausted = page.count < Self.pageSize
+        guard let candidate = try cursor.peek(), candidate.path == entry.path, candidate.kind == .file else { return .new }
+        cursor.advance()
+        let same = candidate.size == entry.size && candidate.mtimeNanoseconds == entry.mtimeNanoseconds
+            && candidate.ctimeNanoseconds == entry.ctimeNanoseconds && candidate.inode == entry.inode
+        return same ? .unchanged(candidate) : .changed
     }
 
     /// Every chunk id the parent's files use, visited in pages.

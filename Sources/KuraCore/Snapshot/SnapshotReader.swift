@@ -62,6 +62,22 @@ public final class SnapshotReader {
         }
     }
 
+    /// Up to `limit` entries whose paths sort after `path` (from the first when nil), in path
+    /// order: for walking a snapshot in pages, or two of them side by side.
+    public func entries(after path: String?, limit: Int) throws -> [Entry] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE ? IS NULL OR path > ? ORDER BY path LIMIT ?
+                """, arguments: [path, path, limit])
+            return try rows.map { row in
+                guard let entry = Self.entry(from: row) else {
+                    throw KuraError.integrity("snapshot database \(self.path) holds an invalid entry")
+                }
+                return entry
+            }
+        }
+    }
+
     /// File count, directory count and total file bytes.
     public func totals() throws -> (files: Int, directories: Int, bytes: Int64) {
         try read { db in

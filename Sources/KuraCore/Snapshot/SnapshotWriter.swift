@@ -2,12 +2,11 @@ import Foundation
 import GRDB
 
 /// Builds a snapshot database: entries are inserted as the archiver completes them (in any order,
-/// in one transaction), then `finish` writes the metadata and produces a compact, deterministic
+/// a transaction per batch), then `finish` writes the metadata and produces a compact, deterministic
 /// file with `VACUUM INTO` — the same entries and metadata always give the same bytes.
 final class SnapshotWriter {
     private let database: DatabaseQueue
     private let workPath: String
-    private var insert: Statement?
 
     init(workPath: String) throws {
         self.workPath = workPath
@@ -20,22 +19,27 @@ final class SnapshotWriter {
             database = try DatabaseQueue(path: workPath, configuration: configuration)
             try database.writeWithoutTransaction { db in
                 try db.execute(sql: SnapshotSchema.create)
-                try db.execute(sql: "BEGIN")
-                insert = try db.makeStatement(sql: "INSERT OR REPLACE INTO entries (\(SnapshotSchema.entryColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
             }
         } catch {
             throw KuraError.io(operation: "cannot create snapshot database (\(error))", path: workPath, errno: EIO)
         }
     }
 
-    func add(_ entry: Entry) throws {
-        var blob = Data(capacity: entry.chunks.count * 32)
-        for chunk in entry.chunks { withUnsafeBytes(of: chunk.words) { blob.append(contentsOf: $0) } }
-        let arguments: StatementArguments = [entry.path, entry.kind.rawValue, Int64(entry.mode), Int64(entry.uid), Int64(entry.gid),
-                                             entry.mtimeNanoseconds, entry.ctimeNanoseconds, Int64(bitPattern: entry.inode),
-                                             entry.size, entry.linkTarget, blob]
+    /// Inserts entries in one transaction.
+    func add(_ entries: [Entry]) throws {
+        guard !entries.isEmpty else { return }
         do {
-            try database.writeWithoutTransaction { _ in try insert?.execute(arguments: arguments) }
+            try database.inTransaction { db in
+                let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO entries (\(SnapshotSchema.entryColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+                for entry in entries {
+                    var blob = Data(capacity: entry.chunks.count * 32)
+                    for chunk in entry.chunks { withUnsafeBytes(of: chunk.words) { blob.append(contentsOf: $0) } }
+                    try insert.execute(arguments: [entry.path, entry.kind.rawValue, Int64(entry.mode), Int64(entry.uid), Int64(entry.gid),
+                                                   entry.mtimeNanoseconds, entry.ctimeNanoseconds, Int64(bitPattern: entry.inode),
+                                                   entry.size, entry.linkTarget, blob])
+                }
+                return .commit
+            }
         } catch {
             throw KuraError.io(operation: "cannot write snapshot database (\(error))", path: workPath, errno: EIO)
         }
@@ -49,8 +53,6 @@ final class SnapshotWriter {
                     try db.execute(sql: "INSERT INTO snapshot (key, value) VALUES (?, ?)", arguments: [key, value])
                 }
                 try db.execute(sql: "PRAGMA application_id = \(SnapshotSchema.applicationID); PRAGMA user_version = \(SnapshotSchema.version)")
-                try db.execute(sql: "COMMIT")
-                insert = nil
                 unlink(path)
                 try db.execute(sql: "VACUUM INTO ?", arguments: [path])
             }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Counters a long backup updates as it goes; the CLI reads them to draw its progress line.
-public final class BackupProgress: @unchecked Sendable {
+/// Counters long work (a backup, a restore) updates as it goes; the CLI reads them to draw its
+/// progress line.
+public final class ProgressCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var files = 0
     private var bytes: Int64 = 0

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A restic-style path pattern for `--include` and `find`: shell globs (`*`, `?`, `[...]`) on
+/// `/`-separated paths of the snapshot tree.
+///
+/// A pattern selects a path when it matches a run of the path's components — so it also selects
+/// everything below a matching directory. A pattern starting with `/` is anchored at the snapshot
+/// root (`/media/receipts`); one without matches at any depth (`receipts/*.pdf`, `reçu*.pdf`).
+public struct PathPattern: Sendable, CustomStringConvertible {
+    public let text: String
+    private let anchored: Bool
+    private let body: String
+    private let componentCount: Int
+
+    public init(_ text: String) throws {
+        self.text = text
+        anchored = text.hasPrefix("/")
+        var body = text
+        while body.hasPrefix("/") { body.removeFirst() }
+        while body.hasSuffix("/") { body.removeLast() }
+        guard !body.isEmpty else { throw KuraError.invalidArgument("empty path pattern '\(text)'") }
+        self.body = body
+        componentCount = body.split(separator: "/").count
+    }
+
+    public var description: String { text }
+
+    /// True when the pattern selects `path` (or one of its ancestors).
+    public func matches(_ path: String) -> Bool {
+        let components = path.split(separator: "/")
+        guard components.count >= componentCount else { return false }
+        let starts = anchored ? 0...0 : 0...(components.count - componentCount)
+        for start in starts {
+            let run = components[start..<(start + componentCount)].joined(separator: "/")
+            if fnmatch(body, run, FNM_PATHNAME) == 0 { return true }
+        }
+        return false
+    }
+
+    /// True when any of `patterns` selects `path`; an empty list selects everything.
+    public static func selects(_ patterns: [PathPattern], _ path: String) -> Bool {
+        patterns.isEmpty || patterns.contains { $0.matches(path) }
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+
+/// What to restore and where.
+public struct RestoreOptions: Sendable {
+    public var target: String
+    /// Patterns selecting what to restore; empty: everything.
+    public var include: [PathPattern]
+    /// Replace existing files without asking.
+    public var force: Bool
+
+    public init(target: String, include: [PathPattern] = [], force: Bool = false) {
+        self.target = target
+        self.include = include
+        self.force = force
+    }
+}
+
+/// The outcome of a restore.
+public struct RestoreResult: Sendable {
+    public var files = 0
+    public var directories = 0
+    public var symlinks = 0
+    public var bytes: Int64 = 0
+    /// Files that could not be restored (damaged or missing data), with the reason. Not empty
+    /// means exit code 12.
+    public var failed: [UnreadablePath] = []
+    public var durationSeconds = 0.0
+}
+
+/// Restores a snapshot's tree (or the part selected by patterns) into a target directory.
+///
+/// Every chunk is checked against its SHA-256 as it is read; each file is written to a temp name
+/// in its directory and renamed into place once complete with its mode, owner (as root) and
+/// mtime; nothing is written outside the target; existing files are replaced only with `force`.
+/// Entries are processed in pages, files of a page on all cores, so memory does not grow with
+/// the snapshot. A file whose data is damaged is reported and skipped; the others are restored.
+public final class Restorer {
+    private let repository: Repository
+    private static let pageSize = 1024
+
+    public init(repository: Repository) { self.repository = repository }
+
+    /// The existing paths in the target that a restore would replace.
+    public func conflicts(_ snapshot: Snapshot, _ options: RestoreOptions, limit: Int = 1000) throws -> [String] {
+        guard FileSystem.isDirectory(options.target) else { return [] }
+        let target = try TargetDirectory(path: options.target)
+        let reader = try repository.openSnapshot(snapshot)
+        var found: [String] = []
+        try reader.forEachEntry { entry in
+            if found.count < limit, PathPattern.selects(options.include, entry.path), target.wouldReplace(entry.path, with: entry.kind) {
+                found.append(entry.path)
+            }
+        }
+        return found
+    }
+
+    public func restore(_ snapshot: Snapshot, _ options: RestoreOptions, progress: ProgressCounter? = nil,
+                        cancellation: CancellationFlag = CancellationFlag()) throws -> RestoreResult {
+        let started = Date()
+        if !options.force {
+            let existing = try conflicts(snapshot, options)
+            if !existing.isEmpty {
+                throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: options.target)
+            }
+        }
+        let reader = try repository.openSnapshot(snapshot)
+        let target = try TargetDirectory(path: options.target)
+        var result = RestoreResult()
+        var directories: [Entry] = []
+        var page: [Entry] = []
+        var matched = false
+
+        func flush() throws {
+            try cancellation.check()
+            try restorePage(page, into: target, result: &result, progress: progress)
+            page.removeAll(keepingCapacity: true)
+        }
+        try reader.forEachEntry { entry in
+            guard PathPattern.selects(options.include, entry.path) else { return }
+            matched = true
+            switch entry.kind {
+            case .directory:
+                let (fd, name) = try target.openParent(of: entry.path)
+                if mkdirat(fd, name, 0o700) != 0 && errno != EEXIST {
+                    let code = errno
+                    Glibc.close(fd)
+                    throw KuraError.posix("cannot create directory", options.target + "/" + entry.path, code)
+                }
+                Glibc.close(fd)
+                directories.append(entry)
+                result.directories += 1
+            case .file, .symlink:
+                page.append(entry)
+                if page.count >= Self.pageSize { try flush() }
+            }
+        }
+        try flush()
+        if !matched && !options.include.isEmpty {
+            throw KuraError.pathNotInSnapshot(path: options.include.map(\.text).joined(separator: ", "), snapshot: snapshot.id.short)
+        }
+        // Directories last, deepest first: writing into a directory changes its mtime.
+        for entry in directories.reversed() {
+            let (fd, name) = try target.openParent(of: entry.path)
+            defer { Glibc.close(fd) }
+            applyMetadata(entry, at: fd, name: name)
+        }
+        target.sync()
+        result.durationSeconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    private func restorePage(_ entries: [Entry], into target: TargetDirectory, result: inout RestoreResult,
+                             progress: ProgressCounter?) throws {
+        guard !entries.isEmpty else { return }
+        let locations = try repository.index().locations(entries.flatMap(\.chunks))
+        let chunkReader = ChunkReader(layout: repository.layout)
+        let lock = NSLock()
+        var failed: [UnreadablePath] = []
+        var files = 0, symlinks = 0
+        var bytes: Int64 = 0
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            let writer = FileRestorer(reader: chunkReader, locations: locations)
+            for index in stride(from: worker, to: entries.count, by: 2) {
+                let entry = entries[index]
+                do {
+                    try writer.restore(entry, into: target)
+                    lock.lock()
+                    if entry.kind == .file { files += 1; bytes += entry.size } else { symlinks += 1 }
+                    lock.unlock()
+                    progress?.add(files: 1, bytes: entry.size, current: entry.path)
+                } catch {
+                    lock.lock()
+                    failed.append(UnreadablePath(path: entry.path, reason: "\(error)"))
+                    lock.unlock()
+                }
+            }
+        }
+        result.files += files
+        result.symlinks += symlinks
+        result.bytes += bytes
+        result.failed += failed.sorted { $0.path < $1.path }
+    }
+
+    private func applyMetadata(_ entry: Entry, at fd: Int32, name: String) {
+        Restorer.applyMetadata(entry, at: fd, name: name)
+    }
+
+    /// Sets mode, owner (as root) and mtime of `name` in directory `fd`, without following symlinks.
+    static func applyMetadata(_ entry: Entry, at fd: Int32, name: String) {
+        if entry.kind != .symlink { fchmodat(fd, name, mode_t(entry.mode), 0) }
+        if geteuid() == 0 { fchownat(fd, name, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) }
+        let mtime = timespec(tv_sec: Int(entry.mtimeNanoseconds / 1_000_000_000), tv_nsec: Int(entry.mtimeNanoseconds % 1_000_000_000))
+        var times = [mtime, mtime]
+        utimensat(fd, name, &times, AT_SYMLINK_NOFOLLOW)
+    }
+}
+
+extension Restorer {
+    /// Writes one file's verified content to a file descriptor (`kura cat`). Reads only that
+    /// file's chunks.
+    public func writeFile(_ snapshot: Snapshot, path: String, to fd: Int32) throws {
+        let reader = try repository.openSnapshot(snapshot)
+        guard let entry = try reader.entry(path) else { throw KuraError.pathNotInSnapshot(path: path, snapshot: snapshot.id.short) }
+        guard entry.kind == .file else { throw KuraError.invalidArgument("\(path) is a \(entry.kind == .directory ? "directory" : "symlink"), not a file") }
+        let writer = FileRestorer(reader: ChunkReader(layout: repository.layout), locations: try repository.index().locations(entry.chunks))
+        try writer.forEachChunk(of: entry) { bytes in try FileSystem.writeFully(fd, bytes, path: "standard output") }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// A restore target opened once; every path below it is reached component by component with
+/// `openat(O_NOFOLLOW)`, so a symlink in the target or in the snapshot can never lead a write
+/// outside of it.
+final class TargetDirectory {
+    let path: String
+    private let fd: Int32
+
+    /// Opens (creating if needed) the target directory; a target that is a file is refused.
+    init(path: String) throws {
+        self.path = path
+        if FileSystem.exists(path) && !FileSystem.isDirectory(path) {
+            throw KuraError.invalidArgument("restore target \(path) exists and is not a directory: choose another --target")
+        }
+        try FileSystem.makeDirectories(path)
+        fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open restore target", path) }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Opens the directory that will hold `relativePath`, creating missing directories (mode
+    /// 0755, fixed later from the snapshot). The caller closes the returned descriptor.
+    func openParent(of relativePath: String) throws -> (fd: Int32, name: String) {
+        var components = relativePath.split(separator: "/").map(String.init)
+        guard let name = components.popLast() else { throw KuraError.invalidArgument("empty path") }
+        var current = dup(fd)
+        for component in components {
+            var next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0 && errno == ENOENT {
+                if mkdirat(current, component, 0o755) != 0 && errno != EEXIST {
+                    let code = errno
+                    Glibc.close(current)
+                    throw KuraError.posix("cannot create directory", path + "/" + relativePath, code)
+                }
+                next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            let code = errno
+            Glibc.close(current)
+            guard next >= 0 else {
+                let reason = code == ELOOP || code == ENOTDIR ? "a parent is a symlink or a file" : String(cString: strerror(code))
+                throw KuraError.invalidArgument("cannot restore \(relativePath) into \(path): \(reason)")
+            }
+            current = next
+        }
+        return (current, name)
+    }
+
+    /// True when something exists at `relativePath` that a restore would replace (a directory
+    /// where a directory goes is merged, not replaced).
+    func wouldReplace(_ relativePath: String, with kind: Entry.Kind) -> Bool {
+        var info = stat()
+        guard fstatat(fd, relativePath, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        return !(kind == .directory && (info.st_mode & S_IFMT) == S_IFDIR)
+    }
+
+    /// Flushes everything written below the target to disk (`sync`: Glibc does not export `syncfs`).
+    func sync() {
+        Glibc.sync()
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import KuraCore
+
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Back up the media folder into a new snapshot.",
+        discussion: "Exit 3 when the snapshot was saved but some files could not be read (they are listed).")
+
+    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "The media folder (MEDIA_ROOT) to back up.")
+    var media: String
+
+    @Option(name: .customLong("tag"), help: "A tag for the snapshot (repeatable).")
+    var tags: [String] = []
+
+    @Option(help: "Host name recorded in the snapshot (default: this host).")
+    var host: String?
+
+    @Option(help: "Compression for new chunks (default: the repository's).")
+    var compression: String?
+
+    func run() throws {
+        let repo = try repository.open()
+        let lock = try repo.lock(exclusive: false)
+        defer { lock.release() }
+        lock.removedStale.forEach(Terminal.notice)
+        let cancellation = CancellationFlag()
+        Terminal.cancelOnSignals(cancellation)
+        let counter = ProgressCounter()
+        let stop = Terminal.startProgress("backed up", counter)
+        let options = BackupOptions(media: media, tags: tags, host: host, compression: try compression.map(CompressionSetting.init(parsing:)))
+        let result: BackupResult
+        do {
+            result = try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
+            stop()
+        } catch {
+            stop()
+            throw error
+        }
+        result.notices.forEach(Terminal.notice)
+        for path in result.unreadable { Terminal.notice("could not read \(path.path): \(path.reason)") }
+        let summary = result.summary
+        if output.json {
+            try Terminal.printJSON(BackupReport(snapshot: result.snapshot, summary: summary, unreadable: result.unreadable))
+        } else {
+            print("""
+                Files: \(summary.filesNew) new, \(summary.filesChanged) changed, \(summary.filesUnchanged) unchanged; \
+                \(summary.directories) directories
+                Read \(Format.bytes(summary.bytesRead)) of \(Format.bytes(summary.totalBytes)); \
+                added \(Format.bytes(summary.dataAdded)) of new data, \(Format.bytes(summary.dataAddedStored)) stored \
+                in \(String(format: "%.2f", summary.durationSeconds)) s
+                snapshot \(result.snapshot.id.short) saved\(result.unreadable.isEmpty ? "" : " (\(result.unreadable.count) path(s) could not be read)")
+                """)
+        }
+        if !result.unreadable.isEmpty { throw ExitCode(3) }
+    }
+}
+
+/// `kura backup --json`.
+struct BackupReport: Encodable {
+    var snapshot: Snapshot
+    var summary: BackupSummary
+    var unreadable: [UnreadablePath]
+
+    enum CodingKeys: String, CodingKey {
+        case snapshotID = "snapshot_id", time, parent, summary, unreadable
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(snapshot.id.hex, forKey: .snapshotID)
+        try container.encode(snapshot.record.time, forKey: .time)
+        try container.encode(snapshot.record.parent, forKey: .parent)
+        try container.encode(summary, forKey: .summary)
+        try container.encode(unreadable, forKey: .unreadable)
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import KuraCore
+
+/// `kura`: the command line over KuraCore. Each command parses, calls the library, prints.
+@main
+struct Kura: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kura",
+        abstract: "Deduplicated, incremental backups of a web site's database and media.",
+        discussion: """
+            Exit codes: 0 done, 1 failed, 2 wrong usage, 3 backup saved but some files unreadable,
+            10 no repository, 11 repository locked, 12 damaged or missing data, 13 restore would
+            overwrite (use --force), 130 interrupted.
+            """,
+        version: KuraVersion.current,
+        subcommands: [
+            InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, CatCommand.self,
+            FindCommand.self, DiffCommand.self, RestoreCommand.self, StatsCommand.self, UnlockCommand.self,
+        ]
+    )
+
+    /// Runs the command and turns every error into one line on stderr and its documented code.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as KuraError {
+            Terminal.clearProgress()
+            Terminal.error("\(error)")
+            Foundation.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import KuraCore
+
+/// Everything the CLI writes besides command results: errors, notices, the progress line,
+/// confirmations. The progress line appears only when stderr is a terminal.
+enum Terminal {
+    static let isInteractive = isatty(STDERR_FILENO) == 1
+    static let inputIsTerminal = isatty(STDIN_FILENO) == 1
+    private static let lock = NSLock()
+    private nonisolated(unsafe) static var progressShown = false
+
+    static func error(_ message: String) {
+        write("kura: error: \(message)\n")
+    }
+
+    static func notice(_ message: String) {
+        clearProgress()
+        write("kura: \(message)\n")
+    }
+
+    static func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static func progress(_ line: String) {
+        guard isInteractive else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let width = 100
+        let clipped = line.count > width ? String(line.prefix(width - 1)) + "…" : line
+        write("\r\u{1B}[2K" + clipped)
+        progressShown = true
+    }
+
+    static func clearProgress() {
+        lock.lock()
+        defer { lock.unlock() }
+        if progressShown { write("\r\u{1B}[2K") }
+        progressShown = false
+    }
+
+    /// Asks a yes/no question on the terminal; the default answer is no.
+    static func confirm(_ question: String) -> Bool {
+        guard inputIsTerminal else { return false }
+        clearProgress()
+        write(question + " [y/N] ")
+        guard let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() else { return false }
+        return answer == "y" || answer == "yes"
+    }
+
+    /// Draws a progress line from `counter` twice a second until `stop` is called.
+    static func startProgress(_ verb: String, _ counter: ProgressCounter) -> () -> Void {
+        guard isInteractive else { return {} }
+        let started = Date()
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+        timer.schedule(deadline: .now() + 0.5, repeating: 0.5)
+        timer.setEventHandler {
+            let state = counter.snapshot
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = elapsed > 0 ? Double(state.bytes) / elapsed : 0
+            progress("[\(Format.duration(elapsed))] \(verb) \(state.files) files, \(Format.bytes(state.bytes)), \(Format.bytes(Int64(rate)))/s  \(state.current)")
+        }
+        timer.resume()
+        return {
+            timer.cancel()
+            clearProgress()
+        }
+    }
+
+    /// Ctrl-C and SIGTERM set `flag`; the library then stops cleanly and the command exits 130.
+    static func cancelOnSignals(_ flag: CancellationFlag) {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: DispatchQueue.global())
+            source.setEventHandler { flag.cancel() }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    private nonisolated(unsafe) static var signalSources: [DispatchSourceSignal] = []
+
+    /// Prints an encodable value as JSON on stdout.
+    static func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+}
+
+/// Human-readable figures.
+enum Format {
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while abs(value) >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.2f %@", value, units[unit])
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds)
+        return String(format: "%d:%02d", total / 60, total % 60)
+    }
+
+    /// `2026-11-24 23:05:01` from a snapshot time.
+    static func time(_ timestamp: String) -> String {
+        String(timestamp.prefix(19)).replacingOccurrences(of: "T", with: " ")
+    }
+
+    static func mode(_ entry: Entry) -> String {
+        let kind: Character = entry.kind == .directory ? "d" : entry.kind == .symlink ? "l" : "-"
+        let letters = Array("rwxrwxrwx")
+        let bits = (0..<9).map { entry.mode & (1 << (8 - $0)) != 0 ? letters[$0] : "-" }
+        return String(kind) + String(bits)
+    }
+
+    static func mtime(_ nanoseconds: Int64) -> String {
+        Format.time(Timestamp.format(seconds: Int(nanoseconds / 1_000_000_000), nanoseconds: 0))
+    }
+}

@@ -1,1 +1,0 @@
-import KuraCore; print(KuraVersion.current)
