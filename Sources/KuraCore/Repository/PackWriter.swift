@@ -104,8 +104,9 @@ final class PackWriter {
         hasher.update(bytes)
         size += UInt64(bytes.count)
         bytesWritten += UInt64(bytes.count)
-        if staged + bytes.count > staging.count { try flushStaging() }
-        if bytes.count >= staging.count / 2 {
+        let direct = bytes.count >= staging.count / 2
+        if direct || staged + bytes.count > staging.count { try flushStaging() }
+        if direct {
             try FileSystem.writeFully(fd, bytes, path: temporaryPath)
         } else if bytes.count > 0 {
             (staging.baseAddress! + staged).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)

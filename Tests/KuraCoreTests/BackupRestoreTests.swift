@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import KuraCore
+
+@Suite struct BackupRestoreTests {
+    /// A small site: nested folders, an empty file, an empty folder, non-ASCII and spaced names,
+    /// a symlink, unusual modes and exact mtimes.
+    func makeMedia(_ scratch: Scratch) throws -> String {
+        let media = scratch.sub("media")
+        try write(randomBytes(3 << 20, seed: 10), to: media + "/photos/profile 1.jpg")
+        try write(Array(String(repeating: "receipt line\n", count: 50000).utf8), to: media + "/receipts/2025/reçu été 2025.pdf")
+        try write([], to: media + "/empty.txt")
+        try FileManager.default.createDirectory(atPath: media + "/empty folder", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: media + "/latest.jpg", withDestinationPath: "photos/profile 1.jpg")
+        chmod(media + "/receipts/2025/reçu été 2025.pdf", 0o640)
+        setMtime(media + "/photos/profile 1.jpg", seconds: 1_700_000_000, nanoseconds: 123_456_789)
+        return media
+    }
+
+    @Test func roundTripIsExact() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = try makeMedia(scratch)
+        let result = try backup(repository, media)
+        #expect(result.summary.filesNew == 3)
+        #expect(result.summary.symlinks == 1)
+        #expect(result.unreadable.isEmpty)
+        let restored = try restore(repository, result.snapshot, to: scratch.sub("out"))
+        #expect(restored.failed.isEmpty)
+        #expect(try treeListing(media) == treeListing(scratch.sub("out/media")))
+    }
+
+    @Test func largeFileRoundTrips() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = scratch.sub("media")
+        // 300 MB: many batches, a chunk carried across batch boundaries, several packs.
+        try write(randomBytes(300_000_000, seed: 11), to: media + "/video.mp4")
+        let result = try backup(repository, media)
+        #expect(result.summary.bytesRead == 300_000_000)
+        #expect(try repository.listPacks().count >= 300_000_000 / repository.config.packSize)
+        try restore(repository, result.snapshot, to: scratch.sub("out"))
+        #expect(try treeListing(media) == treeListing(scratch.sub("out/media")))
+    }
+
+    @Test func twentyThousandSmallFilesRoundTrip() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = scratch.sub("media")
+        for index in 0..<20_000 {
+            try write(randomBytes(100 + index % 3000, seed: UInt64(index)), to: media + "/d\(index % 50)/f\(index).bin")
+        }
+        let first = try backup(repository, media)
+        #expect(first.summary.filesNew == 20_000)
+        try restore(repository, first.snapshot, to: scratch.sub("out"))
+        #expect(try treeListing(media) == treeListing(scratch.sub("out/media")))
+
+        // A no-change backup reads nothing and adds only a small part of the snapshot database.
+        let second = try backup(repository, media)
+        #expect(second.summary.filesUnchanged == 20_000)
+        #expect(second.summary.bytesRead == 0)
+        #expect(second.summary.dataAddedStored < second.summary.treeSize / 4,
+                "no-change backup stored \(second.summary.dataAddedStored) bytes for a \(second.summary.treeSize)-byte tree")
+    }
+
+    @Test func changeDetectionRereadsOnlyTouchedFiles() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = try makeMedia(scratch)
+        try backup(repository, media)
+        // Same size, new content and mtime: must be read again.
+        try write(randomBytes(3 << 20, seed: 99), to: media + "/photos/profile 1.jpg")
+        try write([1, 2, 3], to: media + "/new.txt")
+        let second = try backup(repository, media)
+        #expect(second.summary.filesChanged == 1)
+        #expect(second.summary.filesNew == 1)
+        #expect(second.summary.filesUnchanged == 2)
+        #expect(second.summary.bytesRead == Int64(3 << 20) + 3)
+        #expect(second.snapshot.record.parent != nil)
+        try restore(repository, second.snapshot, to: scratch.sub("out"))
+        #expect(try treeListing(media) == treeListing(scratch.sub("out/media")))
+    }
+
+    @Test func singleFileRestoreReadsOnlyThatFile() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = try makeMedia(scratch)
+        let result = try backup(repository, media)
+        // Damage every pack except those holding the receipt and the snapshot database: a
+        // restore of the receipt alone must not notice.
+        let reader = try repository.openSnapshot(result.snapshot)
+        let receipt = try #require(try reader.entry("media/receipts/2025/reçu été 2025.pdf"))
+        let needed = Set(try repository.index().locations(receipt.chunks).values.map(\.pack))
+        for pack in try repository.listPacks() where !needed.contains(pack) {
+            truncate(repository.layout.pack(pack), 10)
+        }
+        let restored = try restore(repository, result.snapshot, to: scratch.sub("out"), include: ["reçu*.pdf"])
+        #expect(restored.files == 1)
+        #expect(try read(scratch.sub("out/media/receipts/2025/reçu été 2025.pdf")) == read(media + "/receipts/2025/reçu été 2025.pdf"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.sub("out/media/photos/profile 1.jpg")))
+    }
+
+    @Test func indexCacheIsRebuiltWhenDeleted() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = try makeMedia(scratch)
+        let result = try backup(repository, media)
+        let before = try repository.index().totals()
+        try FileManager.default.removeItem(atPath: scratch.sub("cache"))
+        let reopened = try scratch.reopen()
+        #expect(try reopened.index().totals() == before)
+        try restore(reopened, result.snapshot, to: scratch.sub("out"))
+        #expect(try treeListing(media) == treeListing(scratch.sub("out/media")))
+    }
+
+    @Test func diffNamesChanges() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = try makeMedia(scratch)
+        let first = try backup(repository, media)
+        try FileManager.default.removeItem(atPath: media + "/empty.txt")
+        try write([7], to: media + "/added.txt")
+        try write(randomBytes(10, seed: 5), to: media + "/photos/profile 1.jpg")
+        let second = try backup(repository, media)
+        var changes: [String] = []
+        try SnapshotDiff.compare(repository.openSnapshot(first.snapshot), repository.openSnapshot(second.snapshot)) {
+            if $0.path != "media" && $0.path != "media/photos" { changes.append("\($0.kind.rawValue) \($0.path)") }
+        }
+        #expect(changes == ["+ media/added.txt", "- media/empty.txt", "M media/photos/profile 1.jpg"])
+    }
+}

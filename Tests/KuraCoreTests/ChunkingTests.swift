@@ -1,0 +1,133 @@
+import Testing
+@testable import KuraCore
+
+@Suite struct ChunkingTests {
+    let chunker = FastCDC(.data)
+
+    @Test func cutsRespectMinAndMaxAndCoverTheInput() {
+        let data = randomBytes(40 << 20, seed: 1)
+        let lengths = data.withUnsafeBytes { chunker.chunkLengths($0) }
+        #expect(lengths.reduce(0, +) == data.count)
+        #expect(lengths.dropLast().allSatisfy { $0 >= ChunkerParameters.data.min && $0 <= ChunkerParameters.data.max })
+        // Normalized chunking keeps the average near 1 MiB on random data.
+        let average = data.count / lengths.count
+        #expect(average > 512 << 10 && average < 2 << 20, "average chunk \(average)")
+    }
+
+    @Test func insertingBytesAtTheFrontReusesAllButTheFirstChunks() {
+        let original = randomBytes(64 << 20, seed: 2)
+        let shifted = randomBytes(1000, seed: 3) + original
+        func ids(_ bytes: [UInt8]) -> [ChunkID] {
+            bytes.withUnsafeBytes { raw in
+                var start = 0
+                return chunker.chunkLengths(raw).map { length in
+                    defer { start += length }
+                    return SHA256Hasher.hash(UnsafeRawBufferPointer(rebasing: raw[start..<(start + length)]))
+                }
+            }
+        }
+        let before = ids(original)
+        let after = ids(shifted)
+        let reused = Set(before).intersection(after).count
+        #expect(before.count > 20)
+        #expect(reused >= before.count - 2, "reused \(reused) of \(before.count)")
+    }
+
+    @Test func cutNeedsMoreDataOnlyBeforeMax() {
+        let data = randomBytes(ChunkerParameters.data.max + 10, seed: 4)
+        data.withUnsafeBytes { raw in
+            let short = UnsafeRawBufferPointer(rebasing: raw[0..<(ChunkerParameters.data.min - 1)])
+            #expect(chunker.cut(short, atEnd: false) == nil)
+            #expect(chunker.cut(short, atEnd: true) == short.count)
+            #expect(chunker.cut(raw, atEnd: false) != nil)
+        }
+    }
+
+    @Test func sha256MatchesAKnownVector() {
+        #expect(SHA256Hasher.hash(Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test(arguments: ["zstd:3", "zstd:19", "zlib:6"])
+    func compressibleChunksRoundTrip(setting: String) throws {
+        let compressor = ChunkCompressor(try CompressionSetting(parsing: setting))
+        let plain = Array(String(repeating: "INSERT INTO payments VALUES (42, 'paid');\n", count: 20000).utf8)
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: ChunkCompressor.bound(plain.count), alignment: 16)
+        defer { output.deallocate() }
+        let (codec, length) = plain.withUnsafeBytes { compressor.compress($0, into: output) }
+        #expect(codec != .raw)
+        #expect(length < plain.count / 10)
+        let back = UnsafeMutableRawBufferPointer.allocate(byteCount: plain.count, alignment: 16)
+        defer { back.deallocate() }
+        #expect(ChunkDecompressor().decompress(UnsafeRawBufferPointer(rebasing: output[0..<length]), codec: codec, into: back))
+        #expect(Array(back) == plain)
+    }
+
+    @Test func incompressibleChunksAreStoredRaw() {
+        let compressor = ChunkCompressor(.default)
+        let plain = randomBytes(1 << 20, seed: 5)
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: ChunkCompressor.bound(plain.count), alignment: 16)
+        defer { output.deallocate() }
+        let (codec, length) = plain.withUnsafeBytes { compressor.compress($0, into: output) }
+        #expect(codec == .raw)
+        #expect(length == plain.count)
+    }
+
+    @Test func compressionSettingsParse() throws {
+        #expect(try CompressionSetting(parsing: "zstd") == CompressionSetting(codec: .zstd, level: 3))
+        #expect(try CompressionSetting(parsing: "none").codec == .raw)
+        #expect(kuraError { _ = try CompressionSetting(parsing: "lz4") } != nil)
+        #expect(kuraError { _ = try CompressionSetting(parsing: "zstd:99") } != nil)
+    }
+}
+
+@Suite struct FormatTests {
+    @Test func indexFilesRoundTripAndRejectTruncation() {
+        let entry = PackEntry(chunk: SHA256Hasher.hash([1]), offset: 16, storedLength: 10, plainLength: 20, codec: .zstd)
+        let index = IndexFile(packs: [.init(pack: SHA256Hasher.hash([2]), entries: [entry, entry])])
+        let bytes = index.encoded()
+        #expect(bytes.withUnsafeBytes { IndexFile.decode($0) } == index)
+        #expect(bytes.dropLast().withUnsafeBytes { IndexFile.decode($0) } == nil)
+    }
+
+    @Test func packTrailerRoundTripsAndDetectsDamage() {
+        let entries = (0..<3).map { PackEntry(chunk: SHA256Hasher.hash([UInt8($0)]), offset: UInt64(16 + $0 * 10), storedLength: 10, plainLength: 10, codec: .raw) }
+        var trailer = PackFormat.trailer(entries)
+        let packSize = UInt64(16 + 30 + trailer.count)
+        func parse(_ bytes: [UInt8]) -> [PackEntry]? {
+            bytes.withUnsafeBytes { raw in
+                let footer = UnsafeRawBufferPointer(rebasing: raw[(raw.count - PackFormat.footerSize)...])
+                guard let (count, digest) = PackFormat.entryCount(footer: footer) else { return nil }
+                let body = UnsafeRawBufferPointer(rebasing: raw[0..<(count * PackEntry.encodedSize)])
+                return PackFormat.entries(body, digest: digest, packSize: packSize)
+            }
+        }
+        #expect(parse(trailer) == entries)
+        trailer[5] ^= 1
+        #expect(parse(trailer) == nil)
+    }
+
+    @Test func timestampsRoundTrip() throws {
+        let text = Timestamp.format(seconds: 1_764_000_000, nanoseconds: 123_456_789)
+        let parsed = try #require(Timestamp.parse(text))
+        #expect(abs(parsed - 1_764_000_000.123456789) < 1e-6)
+        #expect(Timestamp.parse("yesterday") == nil)
+    }
+
+    @Test func unsafePathsAreRecognised() {
+        #expect(Entry.isSafeRelativePath("media/a b/reçu.pdf"))
+        for bad in ["../etc/passwd", "media/../../x", "/etc/passwd", "media//x", "media/./x", ""] {
+            #expect(!Entry.isSafeRelativePath(bad), "\(bad)")
+        }
+    }
+
+    @Test func pathPatterns() throws {
+        let path = "media/receipts/2025/reçu été.pdf"
+        #expect(try PathPattern("media/receipts").matches(path))
+        #expect(try PathPattern("/media/receipts/2025/*.pdf").matches(path))
+        #expect(try PathPattern("reçu*.pdf").matches(path))
+        #expect(try PathPattern("receipts/2025").matches(path))
+        #expect(try !PathPattern("/receipts").matches(path))
+        #expect(try !PathPattern("*.jpg").matches(path))
+        #expect(try !PathPattern("media/rec").matches(path))
+    }
+}
