@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+/// The `kura` binary run as a process, as cron or a user runs it: exit codes, messages, JSON.
+@Suite struct CLITests {
+    /// `kura` beside the test bundle (both are in the build folder), or `$KURA_BINARY`.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["KURA_BINARY"] { return path }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("kura").path) && folder.path != "/" {
+            folder = folder.deletingLastPathComponent()
+        }
+        return folder.appendingPathComponent("kura").path
+    }()
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    final class Sandbox {
+        let root = NSTemporaryDirectory() + "kura-cli-" + UUID().uuidString
+        var repo: String { root + "/repo" }
+        var media: String { root + "/media" }
+
+        init() throws {
+            try FileManager.default.createDirectory(atPath: root + "/media/receipts", withIntermediateDirectories: true)
+            try Data("photo".utf8).write(to: URL(fileURLWithPath: media + "/photo.jpg"))
+            try Data("reçu".utf8).write(to: URL(fileURLWithPath: media + "/receipts/reçu été.pdf"))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: root) }
+
+        @discardableResult
+        func kura(_ arguments: String...) throws -> Run {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CLITests.binary)
+            process.arguments = arguments
+            var environment = ProcessInfo.processInfo.environment
+            environment["KURA_CACHE"] = root + "/cache"
+            environment["KURA_REPO"] = repo
+            process.environment = environment
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            let stderr = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+        }
+    }
+
+    @Test func backupListRestoreAndCat() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        let backup = try box.kura("backup", "--media", box.media, "--json", "--tag", "nightly")
+        #expect(backup.status == 0, "\(backup.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(backup.stdout.utf8)) as? [String: Any]
+        let summary = report?["summary"] as? [String: Any]
+        #expect(summary?["files_new"] as? Int == 2)
+        let snapshots = try JSONSerialization.jsonObject(with: Data(try box.kura("snapshots", "--json").stdout.utf8)) as? [[String: Any]]
+        #expect(snapshots?.first?["tags"] as? [String] == ["nightly"])
+        #expect(try box.kura("ls", "latest").stdout.contains("media/receipts/reçu été.pdf"))
+        #expect(try box.kura("cat", "latest", "media/receipts/reçu été.pdf").stdout == "reçu")
+        #expect(try box.kura("find", "reçu*").stdout.contains("media/receipts/reçu été.pdf"))
+        let restore = try box.kura("restore", "latest", "--target", box.root + "/out", "--include", "receipts")
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(FileManager.default.fileExists(atPath: box.root + "/out/media/receipts/reçu été.pdf"))
+        #expect(!FileManager.default.fileExists(atPath: box.root + "/out/media/photo.jpg"))
+        #expect(try box.kura("stats").status == 0)
+        #expect(try box.kura("diff", "latest", "latest").stdout.contains("0 added"))
+    }
+
+    @Test func exitCodes() throws {
+        let box = try Sandbox()
+        let missing = try box.kura("snapshots", "--repo", box.root + "/nothing")
+        #expect(missing.status == 10)
+        #expect(missing.stderr.contains("kura init"))
+        #expect(try box.kura("backup").status == 2)
+        #expect(try box.kura("frobnicate").status == 2)
+        try box.kura("init")
+        #expect(try box.kura("init").status == 1)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        let unknown = try box.kura("restore", "ffffffff", "--target", box.root + "/out")
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no snapshot matches"))
+        #expect(try box.kura("restore", "latest", "--target", box.root + "/out").status == 0)
+        let again = try box.kura("restore", "latest", "--target", box.root + "/out")
+        #expect(again.status == 13)
+        #expect(again.stderr.contains("--force"))
+        #expect(try box.kura("restore", "latest", "--target", box.root + "/out", "--force").status == 0)
+        mkfifo(box.media + "/fifo", 0o644)
+        let partial = try box.kura("backup", "--media", box.media)
+        #expect(partial.status == 3)
+        #expect(partial.stderr.contains("fifo"))
+    }
+
+    @Test func damagedPackIsExitTwelve() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        try box.kura("backup", "--media", box.media, "--compression", "none")
+        let data = box.repo + "/data"
+        for folder in try FileManager.default.contentsOfDirectory(atPath: data) {
+            for pack in try FileManager.default.contentsOfDirectory(atPath: data + "/" + folder) {
+                let path = data + "/" + folder + "/" + pack
+                var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+                // Flip a byte of the first stored chunk (right after the 16-byte header).
+                bytes[16] ^= 0xff
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            }
+        }
+        // The snapshot database is cached locally; remove the cache so it is read from packs too.
+        try FileManager.default.removeItem(atPath: box.root + "/cache")
+        let run = try box.kura("restore", "latest", "--target", box.root + "/out")
+        #expect(run.status == 12, "\(run.stderr)")
+        #expect(run.stderr.contains("damaged"))
+    }
+
+    @Test func lockedRepositoryIsExitEleven() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        let lock = """
+            {"exclusive":true,"host":"another-host","pid":1,"time":"2026-01-01T00:00:00.000000000+00:00","user":"x"}
+            """
+        try Data(lock.utf8).write(to: URL(fileURLWithPath: box.repo + "/locks/held"))
+        let run = try box.kura("backup", "--media", box.media)
+        #expect(run.status == 11)
+        #expect(run.stderr.contains("another-host"))
+        #expect(try box.kura("unlock").status == 0)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+    }
+}
