@@ -34,6 +34,16 @@ import Testing
 
         @discardableResult
         func kura(_ arguments: String...) throws -> Run {
+            let process = try start(arguments)
+            let stdout = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+            let stderr = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+            process.waitUntilExit()
+            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+        }
+
+        /// Starts `kura` without waiting for it.
+        func start(_ arguments: [String]) throws -> Process {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLITests.binary)
             process.arguments = arguments
@@ -46,12 +56,50 @@ import Testing
             process.standardError = err
             process.standardInput = FileHandle.nullDevice
             try process.run()
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+            return process
         }
+
+        /// Adds `megabytes` of incompressible data, so that a backup takes a moment.
+        func addBulk(megabytes: Int) throws {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+            for index in 0..<(megabytes / 8) {
+                try handle.readData(ofLength: 8 << 20).write(to: URL(fileURLWithPath: media + "/bulk\(index).bin"))
+            }
+        }
+    }
+
+    @Test func killedBackupLeavesAUsableRepository() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        try box.addBulk(megabytes: 400)
+        let process = try box.start(["backup", "--media", box.media])
+        usleep(400_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        // The dead backup's lock clears itself; the next backup and a restore work.
+        let next = try box.kura("backup", "--media", box.media)
+        #expect(next.status == 0, "\(next.stderr)")
+        let restore = try box.kura("restore", "latest", "--target", box.root + "/out")
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: box.media + "/bulk3.bin", andPath: box.root + "/out/media/bulk3.bin"))
+        #expect(try box.kura("snapshots", "--json").stdout.components(separatedBy: "\"id\"").count == 3)
+    }
+
+    @Test func interruptedBackupExits130AndLeavesNoTempFiles() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        try box.addBulk(megabytes: 400)
+        let process = try box.start(["backup", "--media", box.media])
+        usleep(300_000)
+        kill(process.processIdentifier, SIGINT)
+        _ = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        // It may have finished before the signal; if interrupted it must say so with 130.
+        #expect(process.terminationStatus == 130 || process.terminationStatus == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.repo + "/tmp").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.repo + "/locks").isEmpty)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
     }
 
     @Test func backupListRestoreAndCat() throws {

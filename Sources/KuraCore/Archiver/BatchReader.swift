@@ -96,8 +96,7 @@ final class BatchReader {
             if current.free == 0 || (current.free < 65536 && chunkStart == current.used) {
                 // Hand on the full batch; the unfinished chunk moves to the front of the next one.
                 let carry = UnsafeRawBufferPointer(rebasing: current.buffer[chunkStart..<current.used])
-                let next = try nextBatch(carrying: nil)
-                next.reset(carrying: carry)
+                let next = try nextBatch(carrying: carry)
                 full.push(current)
                 current = next
                 batch = next

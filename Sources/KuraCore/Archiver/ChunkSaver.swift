@@ -126,8 +126,7 @@ final class ChunkSaver {
             let group = Array(durablePacks.prefix(Self.packsPerIndexFile))
             durablePacks.removeFirst(group.count)
             let file = IndexFile(packs: group.map { IndexFile.PackIndex(pack: $0.id, entries: $0.entries) })
-            try repository.writeIndexFile(file)
-            indexBytesWritten += Int64(file.encoded().count)
+            indexBytesWritten += Int64(try repository.writeIndexFile(file).size)
             for pack in group { for entry in pack.entries { sessionChunks.remove(entry.chunk) } }
         }
     }

@@ -59,12 +59,7 @@ final class PackWriter {
     func finish() throws -> [FinishedPack] {
         if fd >= 0 { try closePack() }
         group.wait()
-        resultLock.lock()
-        defer { resultLock.unlock() }
-        if let finalizeError { throw finalizeError }
-        let packs = finished
-        finished = []
-        return packs
+        return try takeFinished()
     }
 
     /// The packs that became durable since the last call, without waiting for the others.

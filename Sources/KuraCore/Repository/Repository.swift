@@ -94,14 +94,14 @@ public final class Repository {
         return index
     }
 
-    /// Writes an index file durably and adds it to the local cache.
+    /// Writes an index file durably and adds it to the local cache; returns its id and size.
     @discardableResult
-    public func writeIndexFile(_ index: IndexFile) throws -> ChunkID {
+    public func writeIndexFile(_ index: IndexFile) throws -> (id: ChunkID, size: Int) {
         let bytes = index.encoded()
         let id = SHA256Hasher.hash(bytes)
         try FileSystem.writeAtomically(bytes, to: layout.index(id), temporaryDirectory: layout.tmpDirectory)
         try self.index().add(index, id: id)
-        return id
+        return (id, bytes.count)
     }
 
     // MARK: Snapshots

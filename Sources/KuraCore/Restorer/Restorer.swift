@@ -102,7 +102,7 @@ public final class Restorer {
         for entry in directories.reversed() {
             let (fd, name) = try target.openParent(of: entry.path)
             defer { Glibc.close(fd) }
-            applyMetadata(entry, at: fd, name: name)
+            Restorer.applyMetadata(entry, at: fd, name: name)
         }
         target.sync()
         result.durationSeconds = Date().timeIntervalSince(started)
@@ -139,10 +139,6 @@ public final class Restorer {
         result.symlinks += symlinks
         result.bytes += bytes
         result.failed += failed.sorted { $0.path < $1.path }
-    }
-
-    private func applyMetadata(_ entry: Entry, at fd: Int32, name: String) {
-        Restorer.applyMetadata(entry, at: fd, name: name)
     }
 
     /// Sets mode, owner (as root) and mtime of `name` in directory `fd`, without following symlinks.

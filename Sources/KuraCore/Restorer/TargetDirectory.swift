@@ -1,3 +1,4 @@
+import CKuraSystem
 import Foundation
 
 /// A restore target opened once; every path below it is reached component by component with
@@ -55,8 +56,8 @@ final class TargetDirectory {
         return !(kind == .directory && (info.st_mode & S_IFMT) == S_IFDIR)
     }
 
-    /// Flushes everything written below the target to disk (`sync`: Glibc does not export `syncfs`).
+    /// Flushes everything written below the target to disk (the target's filesystem only).
     func sync() {
-        Glibc.sync()
+        kura_syncfs(fd)
     }
 }

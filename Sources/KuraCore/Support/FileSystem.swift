@@ -46,9 +46,7 @@ enum FileSystem {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let count = bytes.count
         try bytes.withUnsafeMutableBytes { try readFully(fd, into: $0, at: 0, path: path) }
-        precondition(bytes.count == count)
         return bytes
     }
 
