@@ -3,14 +3,18 @@ import Foundation
 /// What to back up and how to label it.
 public struct BackupOptions: Sendable {
     /// The media folder (`MEDIA_ROOT`); stored under `media/` in the snapshot tree.
-    public var media: String
+    public var media: String?
+    /// The site's database; its dump is stored as `database_<db>.sql` (or `.sqlite3`).
+    public var database: DatabaseURL?
     public var tags: [String]
     public var host: String
     /// Compression for new chunks; nil: the repository's default.
     public var compression: CompressionSetting?
 
-    public init(media: String, tags: [String] = [], host: String? = nil, compression: CompressionSetting? = nil) {
+    public init(media: String?, database: DatabaseURL? = nil, tags: [String] = [], host: String? = nil,
+                compression: CompressionSetting? = nil) {
         self.media = media
+        self.database = database
         self.tags = tags
         self.host = host ?? LockInfo.currentHost
         self.compression = compression
@@ -51,12 +55,19 @@ public final class Archiver {
                        cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
         let started = Date()
         let time = Timestamp.now()
-        let mediaPath = URL(fileURLWithPath: options.media).standardizedFileURL.path
-        guard FileSystem.isDirectory(mediaPath) else {
+        guard options.media != nil || options.database != nil else {
+            throw KuraError.invalidArgument("nothing to back up: give --media DIR and/or --database URL")
+        }
+        let mediaPath = options.media.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        if let mediaPath, !FileSystem.isDirectory(mediaPath) {
             throw KuraError.invalidArgument("media folder \(mediaPath) does not exist or is not a directory: check --media")
         }
+        try cancellation.check()
+        // The database first: its dump is a file like any other from here on.
+        let dump = try options.database.map { try DatabaseDump.make($0, temporaryDirectory: repository.layout.tmpDirectory) }
+        defer { if let dump { unlink(dump.file) } }
         var notices: [String] = []
-        let paths = [mediaPath]
+        let paths = (dump.map { [$0.locator] } ?? []) + (mediaPath.map { [$0] } ?? [])
         let parent = try findParent(host: options.host, paths: paths, notices: &notices)
         let chunker = FastCDC(repository.config.chunker)
         let saver = try ChunkSaver(repository: repository, compression: options.compression ?? repository.compression)
@@ -78,8 +89,11 @@ public final class Archiver {
         let reader = BatchReader(chunker: chunker, parent: parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
                                  cancellation: cancellation, progress: progress)
         let readerDone = DispatchSemaphore(value: 0)
+        // `database_…` sorts before `media`: the dump comes first in snapshot path order.
+        let sources: [BackupSource] = (dump.map { [SingleFileSource(path: $0.file, snapshotPath: $0.snapshotPath)] } ?? [])
+            + (mediaPath.map { [MediaSource(root: $0)] } ?? [])
         let thread = Thread {
-            reader.run(MediaSource(root: mediaPath))
+            reader.run(sources)
             readerDone.signal()
         }
         thread.stackSize = 8 << 20
@@ -136,12 +150,19 @@ public final class Archiver {
         try cancellation.check()
 
         // The snapshot database, stored as chunks like any file.
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "time": time, "host": options.host, "tags": Self.json(options.tags), "paths": Self.json(paths),
             "parent": parent?.snapshot.id.hex ?? "", "kura_version": KuraVersion.current,
             "chunker": String(decoding: (try? JSONEncoder.kura.encode(repository.config.chunker)) ?? Data(), as: UTF8.self),
         ]
-        try writer.finish(metadata: metadata, to: workPath)
+        if let dump {
+            metadata["database_engine"] = dump.engine.rawValue
+            metadata["database_name"] = dump.name
+            metadata["database_file"] = dump.snapshotPath
+            metadata["database_server_version"] = dump.serverVersion
+            metadata["database_dump_tool"] = dump.toolVersion
+        }
+        try writer.finish(metadata: metadata, tables: dump?.tables ?? [], to: workPath)
         let tree = try MappedFile(path: workPath)
         let treeChunks = try saver.save(buffer: tree.bytes, chunker: FastCDC(repository.config.treeChunker))
         let treeSize = Int64(tree.bytes.count)
@@ -153,7 +174,8 @@ public final class Archiver {
         summary.chunksAdded = saver.chunksAdded
         summary.dataAdded = saver.plainBytesAdded
         summary.durationSeconds = Date().timeIntervalSince(started)
-        var record = SnapshotRecord(version: 1, time: time, host: options.host, tags: options.tags, paths: paths, database: nil,
+        var record = SnapshotRecord(version: 1, time: time, host: options.host, tags: options.tags, paths: paths,
+                                    database: dump?.name, databaseEngine: dump?.engine,
                                     parent: parent?.snapshot.id.hex, tree: .init(size: treeSize, chunks: treeChunks.map(\.hex)),
                                     kuraVersion: KuraVersion.current, summary: summary)
         // The record's own size counts as added; it is a few hundred bytes, estimated before writing.

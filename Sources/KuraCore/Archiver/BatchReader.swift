@@ -29,12 +29,13 @@ final class BatchReader {
         self.progress = progress
     }
 
-    /// Reads every item of `source`; always closes `full` at the end.
-    func run(_ source: MediaSource) {
+    /// Reads every item of the sources, in order (their snapshot paths must ascend across
+    /// them); always closes `full` at the end.
+    func run(_ sources: [BackupSource]) {
         defer { full.close() }
         do {
             batch = try nextBatch(carrying: nil)
-            try source.walk { item in
+            for source in sources { try source.walk { item in
                 try cancellation.check()
                 switch item {
                 case .entry(let entry):
@@ -54,7 +55,7 @@ final class BatchReader {
                         try read(path: path, entry: entry, isNew: true)
                     }
                 }
-            }
+            } }
             if let batch { full.push(batch) }
             batch = nil
         } catch {

@@ -7,11 +7,25 @@ public struct RestoreOptions: Sendable {
     public var include: [PathPattern]
     /// Replace existing files without asking.
     public var force: Bool
+    /// Restore only this folder of the snapshot tree (e.g. `media`), its contents directly into
+    /// `target` (`--media-to`: the live `MEDIA_ROOT`).
+    public var subtree: String?
 
-    public init(target: String, include: [PathPattern] = [], force: Bool = false) {
+    public init(target: String, include: [PathPattern] = [], force: Bool = false, subtree: String? = nil) {
         self.target = target
         self.include = include
         self.force = force
+        self.subtree = subtree
+    }
+
+    /// The entry as it is written below the target, or nil when it is not selected.
+    func place(_ entry: Entry) -> Entry? {
+        guard PathPattern.selects(include, entry.path) else { return nil }
+        guard let subtree else { return entry }
+        guard entry.path.hasPrefix(subtree + "/") else { return nil }
+        var placed = entry
+        placed.path = String(entry.path.dropFirst(subtree.count + 1))
+        return placed
     }
 }
 
@@ -46,9 +60,9 @@ public final class Restorer {
         let target = try TargetDirectory(path: options.target)
         let reader = try repository.openSnapshot(snapshot)
         var found: [String] = []
-        try reader.forEachEntry { entry in
-            if found.count < limit, PathPattern.selects(options.include, entry.path), target.wouldReplace(entry.path, with: entry.kind) {
-                found.append(entry.path)
+        try reader.forEachEntry(under: options.subtree) { entry in
+            if found.count < limit, let placed = options.place(entry), target.wouldReplace(placed.path, with: placed.kind) {
+                found.append(placed.path)
             }
         }
         return found
@@ -75,8 +89,8 @@ public final class Restorer {
             try restorePage(page, into: target, result: &result, progress: progress)
             page.removeAll(keepingCapacity: true)
         }
-        try reader.forEachEntry { entry in
-            guard PathPattern.selects(options.include, entry.path) else { return }
+        try reader.forEachEntry(under: options.subtree) { original in
+            guard let entry = options.place(original) else { return }
             matched = true
             switch entry.kind {
             case .directory:

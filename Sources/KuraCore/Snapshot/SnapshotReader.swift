@@ -31,6 +31,15 @@ public final class SnapshotReader {
         }
     }
 
+    /// The database tables recorded at backup, with size and exact row count.
+    public func databaseTables() throws -> [TableStatistics] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT schema, name, size_bytes, row_count FROM database_tables ORDER BY schema, name").map {
+                TableStatistics(schema: $0[0], name: $0[1], sizeBytes: $0[2], rows: $0[3])
+            }
+        }
+    }
+
     /// One entry by exact path.
     public func entry(_ path: String) throws -> Entry? {
         try read { db in

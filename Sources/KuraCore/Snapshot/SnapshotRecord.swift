@@ -13,6 +13,8 @@ public struct SnapshotRecord: Codable, Equatable, Sendable {
     public var paths: [String]
     /// The database name, when the snapshot holds a database dump (nil: media only).
     public var database: String?
+    /// `postgresql` or `sqlite` when the snapshot holds a database.
+    public var databaseEngine: DatabaseEngine?
     /// The parent snapshot's id (hex), whose entries were used for change detection.
     public var parent: String?
     /// The snapshot database, stored as chunks.
@@ -28,6 +30,7 @@ public struct SnapshotRecord: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case version, time, host, tags, paths, database, parent, tree, summary
         case kuraVersion = "kura_version"
+        case databaseEngine = "database_engine"
     }
 
     /// Seconds since the epoch.
@@ -39,6 +42,12 @@ public struct SnapshotRecord: Codable, Equatable, Sendable {
         guard digits.count >= 19 else { return time }
         let pick: (Range<Int>) -> String = { String(decoding: digits[$0], as: UTF8.self) }
         return pick(0..<4) + pick(5..<7) + pick(8..<10) + "_" + pick(11..<13) + pick(14..<16) + pick(17..<19)
+    }
+
+    /// The path of the database dump in the snapshot tree, if any.
+    public var databaseFile: String? {
+        guard let database, let databaseEngine else { return nil }
+        return "database_\(database).\(databaseEngine.dumpExtension)"
     }
 
     /// `backup_complet_<db>_<YYYYMMDD_HHMMSS>`: the name of this snapshot's export archive.

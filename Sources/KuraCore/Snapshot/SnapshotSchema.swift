@@ -23,6 +23,13 @@ enum SnapshotSchema {
             link_target TEXT,
             chunks BLOB NOT NULL
         ) WITHOUT ROWID;
+        CREATE TABLE database_tables (
+            schema TEXT NOT NULL,
+            name TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            row_count INTEGER NOT NULL,
+            PRIMARY KEY (schema, name)
+        ) WITHOUT ROWID;
         """
 
     static let entryColumns = "path, type, mode, uid, gid, mtime_ns, ctime_ns, inode, size, link_target, chunks"

@@ -46,11 +46,15 @@ final class SnapshotWriter {
     }
 
     /// Writes the metadata and the final database to `path`; removes the work file.
-    func finish(metadata: [String: String], to path: String) throws {
+    func finish(metadata: [String: String], tables: [TableStatistics], to path: String) throws {
         do {
             try database.writeWithoutTransaction { db in
                 for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
                     try db.execute(sql: "INSERT INTO snapshot (key, value) VALUES (?, ?)", arguments: [key, value])
+                }
+                for table in tables {
+                    try db.execute(sql: "INSERT INTO database_tables (schema, name, size_bytes, row_count) VALUES (?, ?, ?, ?)",
+                                   arguments: [table.schema, table.name, table.sizeBytes, table.rows])
                 }
                 try db.execute(sql: "PRAGMA application_id = \(SnapshotSchema.applicationID); PRAGMA user_version = \(SnapshotSchema.version)")
                 unlink(path)

@@ -19,12 +19,16 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case integrity(String)
     /// A restore would replace existing files and was not confirmed. Exit 13.
     case wouldOverwrite(count: Int, examples: [String], target: String)
+    /// A restore would replace a database that holds data and was not confirmed. Exit 13.
+    case databaseNotEmpty(database: String, tables: Int)
     /// A system call failed on a path. Exit 1.
     case io(operation: String, path: String, errno: Int32)
     /// An argument or input value is not acceptable. Exit 1.
     case invalidArgument(String)
     /// The repository uses a format this version does not read. Exit 1.
     case unsupportedFormat(String)
+    /// A database could not be reached, dumped or restored. Exit 1.
+    case database(String)
     /// The user pressed Ctrl-C (or the process got SIGTERM). Exit 130.
     case interrupted
 
@@ -34,7 +38,7 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
         case .noRepository: return 10
         case .locked: return 11
         case .integrity: return 12
-        case .wouldOverwrite: return 13
+        case .wouldOverwrite, .databaseNotEmpty: return 13
         case .interrupted: return 130
         default: return 1
         }
@@ -66,6 +70,10 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
             return message
         case .unsupportedFormat(let message):
             return "unsupported repository format: \(message)"
+        case .database(let message):
+            return message
+        case .databaseNotEmpty(let database, let tables):
+            return "database \(database) holds \(tables) table(s), view(s) or sequence(s): pass --force to replace it (a pre-restore safety snapshot is taken first), or restore into a new database"
         case .interrupted:
             return "interrupted: nothing half-written was left behind"
         }

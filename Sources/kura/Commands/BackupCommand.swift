@@ -5,14 +5,24 @@ import KuraCore
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back up the media folder into a new snapshot.",
-        discussion: "Exit 3 when the snapshot was saved but some files could not be read (they are listed).")
+        abstract: "Back up the site's database and media folder into a new snapshot.",
+        discussion: """
+            --database takes postgresql://user@host:port/db (libpq URI; password from the URL, PGPASSWORD
+            or ~/.pgpass) or sqlite:///path/db.sqlite3; without it, $DATABASE_URL is used when set.
+            Exit 3 when the snapshot was saved but some files could not be read (they are listed).
+            """)
 
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
 
     @Option(help: "The media folder (MEDIA_ROOT) to back up.")
-    var media: String
+    var media: String?
+
+    @Option(help: "The site's database URL (default: $DATABASE_URL).")
+    var database: String?
+
+    @Flag(help: "Do not back up $DATABASE_URL.")
+    var noDatabase = false
 
     @Option(name: .customLong("tag"), help: "A tag for the snapshot (repeatable).")
     var tags: [String] = []
@@ -32,7 +42,12 @@ struct BackupCommand: ParsableCommand {
         Terminal.cancelOnSignals(cancellation)
         let counter = ProgressCounter()
         let stop = Terminal.startProgress("backed up", counter)
-        let options = BackupOptions(media: media, tags: tags, host: host, compression: try compression.map(CompressionSetting.init(parsing:)))
+        let databaseText = noDatabase ? nil : database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard media != nil || databaseText != nil else {
+            throw ValidationError("nothing to back up: give --media DIR and/or --database URL")
+        }
+        let options = BackupOptions(media: media, database: try databaseText.map(DatabaseURL.init), tags: tags, host: host,
+                                    compression: try compression.map(CompressionSetting.init(parsing:)))
         let result: BackupResult
         do {
             result = try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)

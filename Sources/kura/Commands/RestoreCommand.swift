@@ -5,10 +5,14 @@ import KuraCore
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
-        abstract: "Restore a snapshot (or files selected with --include) into a directory.",
+        abstract: "Restore a snapshot: its files into a directory, its media in place, its database.",
         discussion: """
-            Existing files are never replaced without confirmation on a terminal or --force (exit 13).
-            Files whose data is damaged are listed and skipped (exit 12); the others are restored.
+            --target DIR writes the snapshot tree (database dump and media/) as files; --media-to DIR
+            restores media/ into the live MEDIA_ROOT; --database URL restores the dump into PostgreSQL
+            (created if missing) or over a SQLite file. Nothing that exists is replaced without a 'y' on a
+            terminal or --force (exit 13); what is replaced is first saved as a 'pre-restore' snapshot.
+            Damaged data: the files concerned are listed (exit 12); a damaged dump stops the restore
+            before the database is touched.
             """)
 
     @OptionGroup var repository: RepositoryOptions
@@ -17,14 +21,29 @@ struct RestoreCommand: ParsableCommand {
     @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
     var snapshot: String
 
-    @Option(help: "Directory to restore into (created if missing).")
-    var target: String
+    @Option(help: "Directory to write the snapshot tree into (created if missing).")
+    var target: String?
+
+    @Option(help: "Restore the snapshot's media/ into this folder (the live MEDIA_ROOT).")
+    var mediaTo: String?
+
+    @Option(help: "Restore the database into this URL (postgresql://… or sqlite:///…).")
+    var database: String?
 
     @Option(name: .customLong("include"), help: "Restore only paths matching this glob (repeatable), e.g. 'media/receipts/*.pdf'.")
     var includes: [String] = []
 
-    @Flag(help: "Replace existing files without asking.")
+    @Flag(help: "Replace existing files and a non-empty database without asking.")
     var force = false
+
+    @Flag(help: "Do not take a pre-restore snapshot of what is replaced.")
+    var noSafetySnapshot = false
+
+    func validate() throws {
+        if target == nil && mediaTo == nil && database == nil {
+            throw ValidationError("say where to restore: --target DIR, --media-to DIR and/or --database URL")
+        }
+    }
 
     func run() throws {
         let repo = try repository.open()
@@ -32,13 +51,16 @@ struct RestoreCommand: ParsableCommand {
         defer { lock.release() }
         lock.removedStale.forEach(Terminal.notice)
         let found = try repo.resolve(snapshot)
-        var options = RestoreOptions(target: target, include: try includes.map(PathPattern.init), force: force)
-        let restorer = Restorer(repository: repo)
+        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
+                                         include: try includes.map(PathPattern.init), force: force, safetySnapshot: !noSafetySnapshot)
+        let restorer = SiteRestorer(repository: repo)
         if !force && Terminal.inputIsTerminal {
             let existing = try restorer.conflicts(found, options)
             if !existing.isEmpty {
-                guard Terminal.confirm("Restore would overwrite \(existing.count) existing path(s) in \(target), e.g. \(existing[0]). Overwrite?") else {
-                    throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: target)
+                let question = "Restore would replace:\n  " + existing.joined(separator: "\n  ") + "\nReplace them?"
+                guard Terminal.confirm(question) else {
+                    Terminal.error("restore declined: nothing was changed")
+                    throw ExitCode(13)
                 }
                 options.force = true
             }
@@ -47,7 +69,7 @@ struct RestoreCommand: ParsableCommand {
         Terminal.cancelOnSignals(cancellation)
         let counter = ProgressCounter()
         let stop = Terminal.startProgress("restored", counter)
-        let result: RestoreResult
+        let result: SiteRestoreResult
         do {
             result = try restorer.restore(found, options, progress: counter, cancellation: cancellation)
             stop()
@@ -55,39 +77,66 @@ struct RestoreCommand: ParsableCommand {
             stop()
             throw error
         }
-        for failure in result.failed { Terminal.error("not restored: \(failure.path): \(failure.reason)") }
+        let trees = [result.tree, result.media].compactMap { $0 }
+        for failure in trees.flatMap(\.failed) { Terminal.error("not restored: \(failure.path): \(failure.reason)") }
         if output.json {
-            try Terminal.printJSON(RestoreReport(result: result, snapshot: found.id.hex, target: target))
+            try Terminal.printJSON(RestoreReport(result: result, snapshot: found.id.hex))
         } else {
-            print("restored \(result.files) files, \(result.directories) directories, \(result.symlinks) symlinks "
-                  + "(\(Format.bytes(result.bytes))) from \(found.id.short) to \(target) in \(String(format: "%.2f", result.durationSeconds)) s")
+            if let safety = result.safetySnapshot {
+                print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore): 'kura restore \(safety.id.short) …' undoes this restore")
+            }
+            if let database = options.database {
+                let rows = result.databaseTables.reduce(Int64(0)) { $0 + $1.rows }
+                print("restored database \(database): \(result.databaseTables.count) tables, \(rows) rows, row counts match the backup")
+            }
+            for (label, tree) in [("files to \(target ?? "")", result.tree), ("media to \(mediaTo ?? "")", result.media)] {
+                guard let tree else { continue }
+                print("restored \(label): \(tree.files) files, \(tree.directories) directories, \(tree.symlinks) symlinks "
+                      + "(\(Format.bytes(tree.bytes))) in \(String(format: "%.2f", tree.durationSeconds)) s")
+            }
         }
-        if !result.failed.isEmpty {
-            throw KuraError.integrity("\(result.failed.count) file(s) could not be restored: run 'kura verify' (listed above)")
+        let failed = trees.flatMap(\.failed).count
+        if failed > 0 {
+            throw KuraError.integrity("\(failed) file(s) could not be restored: run 'kura verify' (listed above)")
         }
     }
 }
 
 /// `kura restore --json`.
 struct RestoreReport: Encodable {
-    var result: RestoreResult
+    var result: SiteRestoreResult
     var snapshot: String
-    var target: String
 
     enum CodingKeys: String, CodingKey {
-        case snapshot, target, files, directories, symlinks, bytes, failed
-        case durationSeconds = "duration_seconds"
+        case snapshot, files, media, databaseTables = "database_tables", safetySnapshot = "safety_snapshot"
+    }
+
+    struct Tree: Encodable {
+        var files: Int, directories: Int, symlinks: Int, bytes: Int64
+        var failed: [UnreadablePath]
+        var durationSeconds: Double
+
+        init(_ result: RestoreResult) {
+            files = result.files
+            directories = result.directories
+            symlinks = result.symlinks
+            bytes = result.bytes
+            failed = result.failed
+            durationSeconds = result.durationSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case files, directories, symlinks, bytes, failed
+            case durationSeconds = "duration_seconds"
+        }
     }
 
     func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(snapshot, forKey: .snapshot)
-        try container.encode(target, forKey: .target)
-        try container.encode(result.files, forKey: .files)
-        try container.encode(result.directories, forKey: .directories)
-        try container.encode(result.symlinks, forKey: .symlinks)
-        try container.encode(result.bytes, forKey: .bytes)
-        try container.encode(result.failed, forKey: .failed)
-        try container.encode(result.durationSeconds, forKey: .durationSeconds)
+        try container.encodeIfPresent(result.tree.map(Tree.init), forKey: .files)
+        try container.encodeIfPresent(result.media.map(Tree.init), forKey: .media)
+        try container.encode(result.databaseTables, forKey: .databaseTables)
+        try container.encodeIfPresent(result.safetySnapshot?.id.hex, forKey: .safetySnapshot)
     }
 }

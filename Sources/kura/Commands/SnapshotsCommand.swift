@@ -36,6 +36,8 @@ struct SnapshotListing: Encodable {
     var paths: [String]
     var parent: String?
     var exportName: String
+    var database: String?
+    var databaseEngine: String?
     var summary: BackupSummary
 
     init(_ snapshot: Snapshot) {
@@ -47,11 +49,13 @@ struct SnapshotListing: Encodable {
         paths = snapshot.record.paths
         parent = snapshot.record.parent
         exportName = snapshot.record.exportName
+        database = snapshot.record.database
+        databaseEngine = snapshot.record.databaseEngine?.rawValue
         summary = snapshot.record.summary
     }
 
     enum CodingKeys: String, CodingKey {
         case id, time, host, tags, paths, parent, summary
-        case shortID = "short_id", exportName = "export_name"
+        case shortID = "short_id", exportName = "export_name", database, databaseEngine = "database_engine"
     }
 }

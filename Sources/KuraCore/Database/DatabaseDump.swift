@@ -1,0 +1,26 @@
+import Foundation
+
+/// A database copied into a temp file for a backup: the file to store, what to call it in the
+/// snapshot, and what was recorded about the database at that moment.
+struct DatabaseDump {
+    var engine: DatabaseEngine
+    var name: String
+    /// The temp file (under the repository's `tmp/`), removed once stored.
+    var file: String
+    var serverVersion: String
+    var toolVersion: String
+    var tables: [TableStatistics]
+    /// The database's location without password, recorded as one of the snapshot's paths.
+    var locator: String
+
+    /// `database_<name>.sql` or `database_<name>.sqlite3`.
+    var snapshotPath: String { "database_\(name).\(engine.dumpExtension)" }
+
+    /// Dumps the database at `url` into `temporaryDirectory`.
+    static func make(_ url: DatabaseURL, temporaryDirectory: String) throws -> DatabaseDump {
+        switch url.engine {
+        case .postgresql: return try PostgresDumper.dump(url, temporaryDirectory: temporaryDirectory)
+        case .sqlite: return try SQLiteCopier.copy(url, temporaryDirectory: temporaryDirectory)
+        }
+    }
+}

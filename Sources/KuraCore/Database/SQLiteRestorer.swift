@@ -1,0 +1,27 @@
+import Foundation
+import GRDB
+
+/// Restores a SQLite database file: the copy is written beside the target, checked with
+/// `integrity_check`, and renamed over the target (its `-wal` and `-shm` files removed first, as
+/// they belong to the old database). Stop the site while its SQLite database is restored.
+enum SQLiteRestorer {
+    /// True when the target file exists and is not empty.
+    static func hasData(_ url: DatabaseURL) -> Bool {
+        guard let path = url.path else { return false }
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_size > 0
+    }
+
+    /// Moves the verified copy `file` (in the target's directory) into place.
+    static func restore(copy file: String, into url: DatabaseURL, force: Bool) throws -> [TableStatistics] {
+        guard let path = url.path else { throw KuraError.invalidArgument("no SQLite path in \(url)") }
+        if hasData(url) && !force { throw KuraError.databaseNotEmpty(database: path, tables: 1) }
+        let database = try DatabaseQueue(path: file)
+        let (tables, _) = try SQLiteCopier.check(database, label: "restored copy of \(path)")
+        try database.close()
+        unlink(path + "-wal")
+        unlink(path + "-shm")
+        try FileSystem.publish(file, as: path)
+        return tables
+    }
+}
