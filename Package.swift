@@ -34,7 +34,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KuraCoreTests", dependencies: ["KuraCore"]),
+        .testTarget(name: "KuraCoreTests", dependencies: ["KuraCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "kuraTests", dependencies: ["KuraCore"]),
     ]
 )

@@ -12,10 +12,22 @@ enum SQLiteRestorer {
         return stat(path, &info) == 0 && info.st_size > 0
     }
 
+    /// Tables in the target (at least 1 for a file that is not empty but unreadable); nil when
+    /// there is no file.
+    static func tableCount(_ url: DatabaseURL) -> Int? {
+        guard hasData(url), let path = url.path else { return nil }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let count = try? DatabaseQueue(path: path, configuration: configuration).read {
+            try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view')")
+        }
+        return max(count.flatMap { $0 } ?? 1, 1)
+    }
+
     /// Moves the verified copy `file` (in the target's directory) into place.
     static func restore(copy file: String, into url: DatabaseURL, force: Bool) throws -> [TableStatistics] {
         guard let path = url.path else { throw KuraError.invalidArgument("no SQLite path in \(url)") }
-        if hasData(url) && !force { throw KuraError.databaseNotEmpty(database: path, tables: 1) }
+        if let tables = tableCount(url), !force { throw KuraError.databaseNotEmpty(database: path, tables: tables) }
         let database = try DatabaseQueue(path: file)
         let (tables, _) = try SQLiteCopier.check(database, label: "restored copy of \(path)")
         try database.close()

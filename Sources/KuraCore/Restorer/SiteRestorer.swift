@@ -148,7 +148,7 @@ public final class SiteRestorer {
     static func databaseObjects(_ url: DatabaseURL) throws -> Int? {
         switch url.engine {
         case .postgresql: return try PostgresRestorer.objectCount(url)
-        case .sqlite: return SQLiteRestorer.hasData(url) ? 1 : nil
+        case .sqlite: return SQLiteRestorer.tableCount(url)
         }
     }
 

@@ -1,0 +1,232 @@
+import Foundation
+import GRDB
+import Testing
+@testable import KuraCore
+
+/// The throwaway server `tools/test` starts (`$KURA_TEST_POSTGRES`).
+enum TestServer {
+    static let url = ProcessInfo.processInfo.environment["KURA_TEST_POSTGRES"]
+    static var available: Bool { url != nil }
+
+    /// The same server, another database (and optionally another user and password).
+    static func database(_ name: String, user: String = "postgres", password: String? = nil) throws -> DatabaseURL {
+        let base = try #require(url)
+        var text = base.replacingOccurrences(of: "/postgres?", with: "/\(name)?").replacingOccurrences(of: "user=postgres", with: "user=\(user)")
+        if let password { text += "&password=\(password)" }
+        return try DatabaseURL(text)
+    }
+
+    static func connect(_ name: String) throws -> PostgresConnection {
+        try PostgresConnection(try PostgresParameters(url: try database(name)))
+    }
+
+    static func create(_ name: String) throws {
+        let admin = try connect("postgres")
+        try admin.query("DROP DATABASE IF EXISTS \(name)")
+        try admin.query("CREATE DATABASE \(name)")
+    }
+
+    /// A Django-like site: users, students with photo paths, payments with receipt paths, an
+    /// audit log; a sequence, an index, foreign keys, a view; several thousand rows.
+    static func loadSite(_ name: String) throws {
+        try create(name)
+        try connect(name).query("""
+            CREATE TABLE auth_user (id serial PRIMARY KEY, username text UNIQUE NOT NULL, email text,
+                                    is_staff boolean NOT NULL DEFAULT false, date_joined timestamptz NOT NULL DEFAULT '2025-01-01');
+            CREATE TABLE school_student (id serial PRIMARY KEY, user_id int REFERENCES auth_user(id), name text NOT NULL, photo varchar(200));
+            CREATE TABLE school_payment (id bigserial PRIMARY KEY, student_id int NOT NULL REFERENCES school_student(id),
+                                         amount numeric(10,2) NOT NULL, paid_on date NOT NULL, receipt varchar(200));
+            CREATE INDEX school_payment_paid_on ON school_payment (paid_on);
+            CREATE TABLE audit_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL, action text NOT NULL, detail jsonb);
+            CREATE SEQUENCE invoice_number START 1000;
+            CREATE VIEW payment_totals AS SELECT student_id, sum(amount) AS total FROM school_payment GROUP BY student_id;
+            INSERT INTO auth_user (username, email) SELECT 'user' || g, 'user' || g || '@example.org' FROM generate_series(1, 1000) g;
+            INSERT INTO school_student (user_id, name, photo) SELECT g, 'Élève ' || g, 'profile_photos/student_' || g || '.jpg' FROM generate_series(1, 1000) g;
+            INSERT INTO school_payment (student_id, amount, paid_on, receipt)
+                SELECT (g % 1000) + 1, (g % 97) * 12.5, date '2025-01-01' + (g % 300), 'payment_receipts/r' || g || '.pdf' FROM generate_series(1, 5000) g;
+            INSERT INTO audit_log (at, action, detail) SELECT timestamp '2025-01-01' + g * interval '1 hour', 'login', jsonb_build_object('n', g)
+                FROM generate_series(1, 3000) g;
+            SELECT nextval('invoice_number') FROM generate_series(1, 5);
+            """)
+    }
+
+    /// Every table's content hash, the sequence position and the view's row count: equal
+    /// fingerprints mean equal databases for this schema.
+    static func fingerprint(_ name: String) throws -> [String] {
+        let connection = try connect(name)
+        var result: [String] = []
+        for table in ["auth_user", "school_student", "school_payment", "audit_log"] {
+            let row = try connection.query("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM \(table) t").first
+            result.append("\(table) \(row?[0] ?? "") \(row?[1] ?? "")")
+        }
+        result.append("sequence \(try connection.query("SELECT last_value FROM invoice_number").first?.first ?? nil ?? "")")
+        result.append("view \(try connection.query("SELECT count(*) FROM payment_totals").first?.first ?? nil ?? "")")
+        return result
+    }
+}
+
+@Suite(.enabled(if: TestServer.available, "KURA_TEST_POSTGRES is not set: PostgreSQL tests SKIPPED — run tools/test, which starts a server"),
+       .serialized)
+struct PostgresTests {
+    func restore(_ repository: Repository, _ snapshot: Snapshot, into name: String, force: Bool = false) throws -> SiteRestoreResult {
+        try SiteRestorer(repository: repository).restore(snapshot, SiteRestoreOptions(database: try TestServer.database(name), force: force))
+    }
+
+    @Test func backupChangeBackupAndRestoreEachSnapshot() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        try TestServer.loadSite("kt_site")
+        let source = try TestServer.database("kt_site")
+        let before = try TestServer.fingerprint("kt_site")
+        let first = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: source))
+        #expect(first.snapshot.record.database == "kt_site")
+        let recorded = try repository.openSnapshot(first.snapshot).databaseTables()
+        #expect(recorded.map(\.name) == ["audit_log", "auth_user", "school_payment", "school_student"])
+        #expect(recorded.first { $0.name == "school_payment" }?.rows == 5000)
+
+        try TestServer.connect("kt_site").query("""
+            INSERT INTO school_payment (student_id, amount, paid_on, receipt) SELECT g, 99, '2025-11-24', 'new' FROM generate_series(1, 100) g;
+            UPDATE school_student SET photo = 'profile_photos/new.jpg' WHERE id <= 20;
+            DELETE FROM audit_log WHERE id <= 5;
+            SELECT nextval('invoice_number');
+            """)
+        let after = try TestServer.fingerprint("kt_site")
+        #expect(after != before)
+        let second = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: source))
+        #expect(second.snapshot.record.parent == first.snapshot.id.hex)
+
+        for (snapshot, name, expected) in [(first.snapshot, "kt_r1", before), (second.snapshot, "kt_r2", after)] {
+            try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS \(name)")
+            let result = try restore(repository, snapshot, into: name)
+            #expect(result.safetySnapshot == nil)
+            #expect(try TestServer.fingerprint(name) == expected)
+        }
+
+        // Not empty: refused, nothing changed.
+        let refused = kuraError { _ = try restore(repository, first.snapshot, into: "kt_r2") }
+        #expect(refused?.exitCode == 13)
+        #expect(try TestServer.fingerprint("kt_r2") == after)
+
+        // --force: equals the snapshot exactly, even objects created since are gone; what was
+        // there is kept as a pre-restore snapshot.
+        try TestServer.connect("kt_r2").query("CREATE TABLE stray (x int); INSERT INTO stray VALUES (1)")
+        let forced = try restore(repository, first.snapshot, into: "kt_r2", force: true)
+        #expect(try TestServer.fingerprint("kt_r2") == before)
+        #expect(try TestServer.connect("kt_r2").query("SELECT to_regclass('public.stray')").first?.first ?? "gone" == nil)
+        let safety = try #require(forced.safetySnapshot)
+        #expect(safety.record.tags == ["pre-restore"])
+        let safetyTables = try repository.openSnapshot(safety).databaseTables()
+        #expect(safetyTables.contains { $0.name == "stray" && $0.rows == 1 })
+    }
+
+    @Test func connectionFailuresAreClearErrors() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        try TestServer.create("kt_pw")
+        let wrongPassword = kuraError {
+            _ = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try TestServer.database("kt_pw", user: "kura_pw", password: "wrong")))
+        }
+        #expect(wrongPassword?.exitCode == 1)
+        #expect(wrongPassword?.description.contains("password authentication failed") == true)
+        #expect(wrongPassword?.description.contains("wrong") == false)
+
+        let missing = kuraError { _ = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try TestServer.database("kt_no_such_db"))) }
+        #expect(missing?.exitCode == 1)
+        #expect(missing?.description.contains("does not exist") == true)
+
+        let unreachable = kuraError {
+            _ = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try DatabaseURL("postgresql://postgres@127.0.0.1:1/x")))
+        }
+        #expect(unreachable?.exitCode == 1)
+        #expect(unreachable?.description.contains("cannot connect") == true)
+        #expect(try repository.snapshots().isEmpty)
+        #expect(try FileSystem.list(repository.layout.tmpDirectory).isEmpty)
+    }
+
+    @Test func damagedDumpChunkFailsBeforeTouchingTheTarget() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository(config: .new(compression: CompressionSetting(codec: .raw, level: 0)))
+        try TestServer.loadSite("kt_damage")
+        let result = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try TestServer.database("kt_damage")))
+        let dump = try #require(try repository.openSnapshot(result.snapshot).entry("database_kt_damage.sql"))
+        let location = try #require(try repository.index().locations([dump.chunks[0]]).values.first)
+        let path = repository.layout.pack(location.pack)
+        var bytes = try read(path)
+        bytes[Int(location.entry.offset) + 50] ^= 0x55
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS kt_damaged_target")
+        let error = kuraError { _ = try restore(repository, result.snapshot, into: "kt_damaged_target") }
+        #expect(error?.exitCode == 12)
+        #expect(try PostgresRestorer.objectCount(try TestServer.database("kt_damaged_target")) == nil)
+    }
+}
+
+@Suite struct SQLiteTests {
+    /// A writer process keeps committing transactions that insert one row into each of two
+    /// tables while backups run: every copy must pass integrity_check with equal counts.
+    @Test func backupUnderConcurrentWritesIsConsistent() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let path = scratch.sub("site/db.sqlite3")
+        try FileManager.default.createDirectory(atPath: scratch.sub("site"), withIntermediateDirectories: true)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        writer.arguments = ["python3", "-c", """
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, payload TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS order_lines (id INTEGER PRIMARY KEY, payload TEXT)")
+            end = time.time() + 4
+            while time.time() < end:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("INSERT INTO orders (payload) VALUES (?)", ("x" * 500,))
+                db.execute("INSERT INTO order_lines (payload) VALUES (?)", ("y" * 500,))
+                db.execute("COMMIT")
+            """, path]
+        try writer.run()
+        defer { writer.terminate() }
+        usleep(500_000)
+        var snapshots: [Snapshot] = []
+        for _ in 0..<3 {
+            snapshots.append(try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try DatabaseURL("sqlite://" + path))).snapshot)
+            usleep(300_000)
+        }
+        writer.waitUntilExit()
+        for (index, snapshot) in snapshots.enumerated() {
+            let target = scratch.sub("restored\(index)/db.sqlite3")
+            let result = try SiteRestorer(repository: repository).restore(snapshot, SiteRestoreOptions(database: try DatabaseURL("sqlite://" + target)))
+            let counts = Dictionary(uniqueKeysWithValues: result.databaseTables.map { ($0.name, $0.rows) })
+            #expect(counts["orders"] == counts["order_lines"])
+            #expect((counts["orders"] ?? 0) > 0)
+        }
+        #expect(snapshots.first?.record.databaseFile == "database_db.sqlite3")
+    }
+
+    @Test func sqliteRestoreRefusesAnExistingDatabaseWithoutForce() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let path = scratch.sub("db.sqlite3")
+        let database = try DatabaseQueue(path: path)
+        try database.write { try $0.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)") }
+        try database.close()
+        let url = try DatabaseURL("sqlite://" + path)
+        let snapshot = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: url)).snapshot
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "INSERT INTO t VALUES (2)") }
+        let refused = kuraError { _ = try SiteRestorer(repository: repository).restore(snapshot, SiteRestoreOptions(database: url)) }
+        #expect(refused?.exitCode == 13)
+        let result = try SiteRestorer(repository: repository).restore(snapshot, SiteRestoreOptions(database: url, force: true))
+        #expect(result.databaseTables.first?.rows == 1)
+        #expect(result.safetySnapshot?.record.tags == ["pre-restore"])
+        #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM t") } == 1)
+    }
+
+    @Test func databaseURLs() throws {
+        #expect(try DatabaseURL("sqlite:///srv/site/db.sqlite3").path == "/srv/site/db.sqlite3")
+        #expect(try DatabaseURL("sqlite:///srv/site/db.sqlite3").name == "db")
+        #expect(try DatabaseURL("postgresql://u:pw@db.example:5433/site").name == "site")
+        #expect(try DatabaseURL("postgresql://u:pw@db.example:5433/site").description == "postgresql://u@db.example:5433/site")
+        #expect(kuraError { _ = try DatabaseURL("mysql://x/y") }?.exitCode == 1)
+        #expect(kuraError { _ = try DatabaseURL("sqlite://relative.db") }?.exitCode == 1)
+    }
+}
