@@ -143,6 +143,20 @@ struct PostgresTests {
         #expect(try FileSystem.list(repository.layout.tmpDirectory).isEmpty)
     }
 
+    @Test func dumpThatFailsLeavesNothingBehind() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        try TestServer.create("kt_private")
+        try TestServer.connect("kt_private").query("CREATE TABLE secrets (x int); REVOKE ALL ON secrets FROM PUBLIC")
+        let error = kuraError {
+            _ = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try TestServer.database("kt_private", user: "kura_pw", password: "secret")))
+        }
+        #expect(error?.exitCode == 1)
+        #expect(error?.description.contains("permission denied") == true)
+        #expect(try repository.snapshots().isEmpty)
+        #expect(try FileSystem.list(repository.layout.tmpDirectory).isEmpty)
+    }
+
     @Test func damagedDumpChunkFailsBeforeTouchingTheTarget() throws {
         let scratch = Scratch()
         let repository = try scratch.repository(config: .new(compression: CompressionSetting(codec: .raw, level: 0)))
@@ -219,6 +233,27 @@ struct PostgresTests {
         #expect(result.databaseTables.first?.rows == 1)
         #expect(result.safetySnapshot?.record.tags == ["pre-restore"])
         #expect(try DatabaseQueue(path: path).read { try Int.fetchOne($0, sql: "SELECT count(*) FROM t") } == 1)
+    }
+
+    @Test func mediaRestoredInPlaceKeepsASafetySnapshot() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = scratch.sub("media")
+        try write([1, 2, 3], to: media + "/receipts/a.pdf")
+        let snapshot = try Archiver(repository: repository).backup(BackupOptions(media: media)).snapshot
+        try write([9, 9], to: media + "/receipts/a.pdf")
+        let options = SiteRestoreOptions(mediaTo: media)
+        #expect(kuraError { _ = try SiteRestorer(repository: repository).restore(snapshot, options) }?.exitCode == 13)
+        #expect(try read(media + "/receipts/a.pdf") == [9, 9])
+        var forced = options
+        forced.force = true
+        let result = try SiteRestorer(repository: repository).restore(snapshot, forced)
+        #expect(try read(media + "/receipts/a.pdf") == [1, 2, 3])
+        #expect(result.media?.files == 1)
+        // The replaced version is in the pre-restore snapshot.
+        let safety = try #require(result.safetySnapshot)
+        try restore(repository, safety, to: scratch.sub("undo"))
+        #expect(try read(scratch.sub("undo/media/receipts/a.pdf")) == [9, 9])
     }
 
     @Test func databaseURLs() throws {
