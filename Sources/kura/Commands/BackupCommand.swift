@@ -33,6 +33,17 @@ struct BackupCommand: ParsableCommand {
     @Option(help: "Compression for new chunks (default: the repository's).")
     var compression: String?
 
+    /// `--database`, else `$DATABASE_URL` unless `--no-database`.
+    var databaseText: String? {
+        noDatabase ? nil : database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func validate() throws {
+        guard media != nil || databaseText != nil else {
+            throw ValidationError("nothing to back up: give --media DIR and/or --database URL")
+        }
+    }
+
     func run() throws {
         let repo = try repository.open()
         let lock = try repo.lock(exclusive: false)
@@ -42,10 +53,6 @@ struct BackupCommand: ParsableCommand {
         Terminal.cancelOnSignals(cancellation)
         let counter = ProgressCounter()
         let stop = Terminal.startProgress("backed up", counter)
-        let databaseText = noDatabase ? nil : database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        guard media != nil || databaseText != nil else {
-            throw ValidationError("nothing to back up: give --media DIR and/or --database URL")
-        }
         let options = BackupOptions(media: media, database: try databaseText.map(DatabaseURL.init), tags: tags, host: host,
                                     compression: try compression.map(CompressionSetting.init(parsing:)))
         let result: BackupResult
