@@ -147,6 +147,35 @@ import Testing
         #expect(partial.stderr.contains("fifo"))
     }
 
+    /// On a terminal (`script` gives the command a pseudo-terminal) a restore that would replace
+    /// files asks; anything but y/yes — including just Enter — refuses with 13.
+    @Test func overwriteIsConfirmedOnATerminal() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        try box.kura("backup", "--media", box.media)
+        #expect(try box.kura("restore", "latest", "--target", box.root + "/out").status == 0)
+        try Data("changed".utf8).write(to: URL(fileURLWithPath: box.root + "/out/media/photo.jpg"))
+        func answer(_ reply: String) throws -> Int32 {
+            let command = "printf '\(reply)\\n' | script -qec \"'\(CLITests.binary)' restore latest --target '\(box.root)/out'\" /dev/null"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command]
+            var environment = ProcessInfo.processInfo.environment
+            environment["KURA_CACHE"] = box.root + "/cache"
+            environment["KURA_REPO"] = box.repo
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(try answer("") == 13)
+        #expect(try answer("n") == 13)
+        #expect(try String(contentsOfFile: box.root + "/out/media/photo.jpg", encoding: .utf8) == "changed")
+        #expect(try answer("y") == 0)
+        #expect(try String(contentsOfFile: box.root + "/out/media/photo.jpg", encoding: .utf8) == "photo")
+    }
+
     @Test func damagedPackIsExitTwelve() throws {
         let box = try Sandbox()
         try box.kura("init")
