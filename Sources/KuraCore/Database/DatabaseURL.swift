@@ -48,8 +48,9 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
                 let parameters = try PostgresParameters(url: self)
                 return parameters.values["dbname"] ?? parameters.values["user"] ?? ProcessInfo.processInfo.environment["USER"] ?? "postgres"
             case .sqlite:
-                let file = ((path ?? "db") as NSString).lastPathComponent
-                return (file as NSString).deletingPathExtension
+                let file = FileSystem.name(of: path ?? "db")
+                guard let dot = file.lastIndex(of: "."), dot != file.startIndex else { return file }
+                return String(file[..<dot])
             }
         }
     }

@@ -165,7 +165,7 @@ public final class SiteRestorer {
         guard let entry = try reader.entry(path) else { throw KuraError.integrity("snapshot \(snapshot.id.short) lacks its dump \(path)") }
         let directory: String
         if engine == .sqlite, let target = database.path {
-            directory = (target as NSString).deletingLastPathComponent
+            directory = FileSystem.parent(of: target)
             try FileSystem.makeDirectories(directory)
         } else {
             directory = repository.layout.tmpDirectory

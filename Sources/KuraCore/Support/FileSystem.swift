@@ -2,7 +2,20 @@ import Foundation
 
 /// Thin, error-typed wrappers over the POSIX calls the repository and restorer use. Paths are
 /// plain strings; every failure becomes a `KuraError.io` naming the path.
-enum FileSystem {
+public enum FileSystem {
+    /// The directory part of a path: "a/b" → "a", "b" → ".", "/b" → "/".
+    public static func parent(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
+    /// The last component of a path: "a/b.txt" → "b.txt".
+    public static func name(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
     static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
@@ -20,8 +33,8 @@ enum FileSystem {
     /// Creates `path` and every missing parent.
     static func makeDirectories(_ path: String) throws {
         if isDirectory(path) { return }
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty && parent != path { try makeDirectories(parent) }
+        let parent = parent(of: path)
+        if parent != "." && parent != "/" && parent != path { try makeDirectories(parent) }
         try makeDirectory(path)
     }
 
@@ -91,7 +104,7 @@ enum FileSystem {
     /// Moves a complete, synced file into place and makes the rename durable.
     static func publish(_ temporary: String, as final: String) throws {
         if rename(temporary, final) != 0 { throw KuraError.posix("cannot rename \(temporary) to", final) }
-        try fsyncDirectory((final as NSString).deletingLastPathComponent)
+        try fsyncDirectory(parent(of: final))
     }
 
     /// Writes `bytes` to `path` crash-safely: a temp file in `temporaryDirectory`, fsync, rename,
@@ -110,6 +123,11 @@ enum FileSystem {
             unlink(temporary)
             throw error
         }
+    }
+
+    /// Writes text crash-safely next to `path` (temp file in the same directory).
+    public static func writeText(_ text: String, to path: String) throws {
+        try writeAtomically(Array(text.utf8), to: path, temporaryDirectory: parent(of: path))
     }
 
     /// A random name for temp files: 16 random bytes in hex.

@@ -1,0 +1,156 @@
+import Foundation
+
+/// Where an export goes.
+public enum ExportDestination: Sendable {
+    /// `<directory>/backup_complet_<db>_<ts>.tar.gz` and `.json` beside it.
+    case directory(String)
+    /// The tar.gz bytes to a file descriptor (stdout); the JSON is returned only.
+    case stream(Int32)
+}
+
+/// The outcome of an export.
+public struct ExportResult: Sendable {
+    public var manifest: ArchiveManifest
+    /// The archive and JSON paths (directory exports only).
+    public var archivePath: String?
+    public var manifestPath: String?
+    public var durationSeconds: Double
+}
+
+/// Writes a snapshot as the documented archive: a gzip-compressed POSIX tar holding
+/// `database_<db>.sql` (or `.sqlite3`) and `media/…`, streamed straight from the store (every
+/// chunk verified), and the JSON beside it.
+///
+/// Deterministic: members in snapshot path order, owner 0/0 without names, modes and mtimes from
+/// the snapshot, a gzip header without time or name; two exports of a snapshot are identical.
+/// Fast: compressible data is deflated on all cores, chunks stored raw in the repository (they
+/// did not compress) become deflate stored blocks. Crash-safe: the archive is written under a
+/// temp name and renamed when complete, then the JSON; a JSON on disk means a complete archive.
+public final class ArchiveExporter {
+    private let repository: Repository
+    /// gzip level for compressible data.
+    public var level = 6
+
+    public init(repository: Repository) { self.repository = repository }
+
+    public func export(_ snapshot: Snapshot, to destination: ExportDestination, progress: ProgressCounter? = nil,
+                       cancellation: CancellationFlag = CancellationFlag()) throws -> ExportResult {
+        let started = Date()
+        let name = snapshot.record.exportName
+        var archivePath: String?
+        var temporary: String?
+        let fd: Int32
+        switch destination {
+        case .directory(let directory):
+            try FileSystem.makeDirectories(directory)
+            archivePath = directory + "/" + name + ".tar.gz"
+            if FileSystem.exists(archivePath!) {
+                throw KuraError.invalidArgument("\(archivePath!) already exists: remove it or choose another --output")
+            }
+            temporary = directory + "/." + name + ".tar.gz.kura-" + FileSystem.randomName().prefix(8)
+            fd = open(temporary!, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw KuraError.posix("cannot create", temporary!) }
+        case .stream(let output):
+            fd = output
+        }
+        let hasher = SHA256Hasher()
+        var written: Int64 = 0
+        let outputName = temporary ?? "standard output"
+        let files: Int
+        do {
+            let gzip = try GzipWriter(level: level) { bytes in
+                hasher.update(bytes)
+                written += Int64(bytes.count)
+                try FileSystem.writeFully(fd, bytes, path: outputName)
+            }
+            files = try writeTar(snapshot, into: gzip, progress: progress, cancellation: cancellation)
+            try gzip.finish()
+            if let temporary, let archivePath {
+                if fsync(fd) != 0 { throw KuraError.posix("cannot sync", temporary) }
+                close(fd)
+                try FileSystem.publish(temporary, as: archivePath)
+            }
+        } catch {
+            if let temporary {
+                close(fd)
+                unlink(temporary)
+            }
+            throw error
+        }
+        let manifest = ArchiveManifest(
+            backupFile: name + ".tar.gz", timestamp: snapshot.record.compactLocalTime, datetime: Self.isoLocal(snapshot.record.time),
+            database: snapshot.record.database ?? "files", sizeBytes: written, hash: hasher.finalize().hex,
+            includes: (snapshot.record.database != nil ? ["database"] : []) + (try hasMedia(snapshot) ? ["media", "documents"] : []),
+            snapshot: snapshot.id.hex, files: files, databaseEngine: snapshot.record.databaseEngine?.rawValue,
+            pgDumpVersion: try dumpTool(snapshot))
+        var manifestPath: String?
+        if case .directory(let directory) = destination {
+            manifestPath = directory + "/" + name + ".json"
+            try FileSystem.writeAtomically(Array(manifest.encoded().utf8), to: manifestPath!, temporaryDirectory: directory)
+        }
+        return ExportResult(manifest: manifest, archivePath: archivePath, manifestPath: manifestPath,
+                            durationSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// The tar stream: every entry in path order, file contents chunk by chunk; returns the
+    /// number of files.
+    private func writeTar(_ snapshot: Snapshot, into gzip: GzipWriter, progress: ProgressCounter?,
+                          cancellation: CancellationFlag) throws -> Int {
+        let reader = try repository.openSnapshot(snapshot)
+        let chunkReader = ChunkReader(layout: repository.layout)
+        let index = try repository.index()
+        let rawMeansIncompressible = repository.compression.codec != .raw
+        var files = 0
+        var tarBytes: Int64 = 0
+        func emit(_ bytes: [UInt8]) throws {
+            tarBytes += Int64(bytes.count)
+            try gzip.write(bytes)
+        }
+        try reader.forEachEntry { entry in
+            try cancellation.check()
+            let mtime = entry.mtimeNanoseconds / 1_000_000_000
+            switch entry.kind {
+            case .directory:
+                try emit(TarHeader.encode(path: entry.path, kind: .directory, mode: entry.mode, size: 0, mtime: mtime))
+            case .symlink:
+                try emit(TarHeader.encode(path: entry.path, kind: .symlink, mode: 0o777, size: 0, mtime: mtime, linkTarget: entry.linkTarget))
+            case .file:
+                try emit(TarHeader.encode(path: entry.path, kind: .file, mode: entry.mode, size: entry.size, mtime: mtime))
+                let locations = try index.locations(entry.chunks)
+                let writer = FileRestorer(reader: chunkReader, locations: locations)
+                var position = 0
+                try writer.forEachChunk(of: entry) { bytes in
+                    let codec = locations[entry.chunks[position]]?.entry.codec
+                    position += 1
+                    try gzip.write(bytes, compressible: !(rawMeansIncompressible && codec == .raw))
+                }
+                tarBytes += entry.size
+                try emit([UInt8](repeating: 0, count: TarHeader.padding(entry.size)))
+                files += 1
+                progress?.add(files: 1, bytes: entry.size, current: entry.path)
+            }
+        }
+        // End of archive: two zero blocks, padded to a whole record as GNU tar does.
+        let end = 2 * TarHeader.blockSize
+        let total = tarBytes + Int64(end)
+        let record = Int64(TarHeader.recordSize)
+        try gzip.write([UInt8](repeating: 0, count: end + Int((record - total % record) % record)))
+        return files
+    }
+
+    private func hasMedia(_ snapshot: Snapshot) throws -> Bool {
+        try repository.openSnapshot(snapshot).entry("media") != nil
+    }
+
+    private func dumpTool(_ snapshot: Snapshot) throws -> String? {
+        guard snapshot.record.databaseEngine == .postgresql else { return nil }
+        return try repository.openSnapshot(snapshot).metadata()["database_dump_tool"].map { $0.replacingOccurrences(of: "pg_dump ", with: "") }
+    }
+
+    /// `2026-11-24T23:05:01.123456`: local time with microseconds, as Python's isoformat().
+    static func isoLocal(_ time: String) -> String {
+        let utf8 = Array(time.utf8)
+        guard utf8.count >= 26 else { return String(time.prefix(19)) }
+        return String(decoding: utf8[0..<26], as: UTF8.self)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import KuraCore
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a snapshot as the documented backup_complet_<db>_<ts>.tar.gz and .json.",
+        discussion: """
+            The archive holds database_<db>.sql (pg_dump custom format) or database_<db>.sqlite3 and media/…;
+            GNU tar, Python's tarfile and pg_restore read it without Kura. --output - streams the tar.gz to
+            stdout (the JSON then goes to stderr, or to --json-to FILE).
+            """)
+
+    @OptionGroup var repository: RepositoryOptions
+
+    @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
+    var snapshot: String
+
+    @Option(help: "Directory to write into (created if missing), or - for stdout.")
+    var output: String
+
+    @Option(help: "With --output -: write the JSON to this file instead of stderr.")
+    var jsonTo: String?
+
+    @Option(help: "gzip level for compressible data (1-9).")
+    var level = 6
+
+    func validate() throws {
+        guard (1...9).contains(level) else { throw ValidationError("--level must be 1-9") }
+    }
+
+    func run() throws {
+        let repo = try repository.open()
+        let found = try repo.resolve(snapshot)
+        let exporter = ArchiveExporter(repository: repo)
+        exporter.level = level
+        let cancellation = CancellationFlag()
+        Terminal.cancelOnSignals(cancellation)
+        let toStdout = output == "-"
+        let counter = ProgressCounter()
+        let stop = toStdout ? {} : Terminal.startProgress("exported", counter)
+        let result: ExportResult
+        do {
+            result = try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,
+                                         cancellation: cancellation)
+            stop()
+        } catch {
+            stop()
+            throw error
+        }
+        let json = result.manifest.encoded()
+        if toStdout {
+            if let jsonTo {
+                try FileSystem.writeText(json, to: jsonTo)
+            } else {
+                FileHandle.standardError.write(Data(json.utf8))
+            }
+        } else {
+            let seconds = result.durationSeconds
+            print("\(result.archivePath ?? "") (\(Format.bytes(result.manifest.sizeBytes)), \(result.manifest.files ?? 0) files) "
+                  + "in \(String(format: "%.2f", seconds)) s")
+            print("sha256 \(result.manifest.hash)")
+        }
+    }
+}
