@@ -55,14 +55,15 @@ func read(_ path: String) throws -> [UInt8] {
 }
 
 /// Every path below `root` with its kind, content (files), link target (symlinks), permission
-/// bits and mtime in nanoseconds: two trees are equal when their listings are.
-func treeListing(_ root: String) throws -> [String] {
+/// bits and mtime in nanoseconds (or whole seconds, as tar keeps them): two trees are equal when
+/// their listings are.
+func treeListing(_ root: String, secondsOnly: Bool = false) throws -> [String] {
     var lines: [String] = []
     func visit(_ relative: String) throws {
         let full = relative.isEmpty ? root : root + "/" + relative
         var info = stat()
         guard lstat(full, &info) == 0 else { throw KuraError.posix("lstat", full) }
-        let mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let mtime = secondsOnly ? Int64(info.st_mtim.tv_sec) : Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         switch info.st_mode & S_IFMT {
         case S_IFDIR:
             if !relative.isEmpty { lines.append("d \(relative) \(String(info.st_mode & 0o7777, radix: 8)) \(mtime)") }

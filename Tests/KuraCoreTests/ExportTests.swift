@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import KuraCore
+
+/// Exports checked with the real readers: gzip, GNU tar, Python's tarfile and json.
+@Suite struct ExportTests {
+    func run(_ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func site(_ scratch: Scratch) throws -> (Repository, Snapshot, String) {
+        let repository = try scratch.repository()
+        let media = scratch.sub("site/media")
+        try write(randomBytes(3 << 20, seed: 1), to: media + "/profile_photos/élève 1.jpg")
+        try write(Array(String(repeating: "receipt 2025 paid EUR\n", count: 40_000).utf8), to: media + "/payment_receipts/2025/reçu été.pdf")
+        try write([], to: media + "/empty.txt")
+        try FileManager.default.createDirectory(atPath: media + "/empty dir", withIntermediateDirectories: true)
+        let long = String(repeating: "very-long-folder-name/", count: 8) + "receipt.pdf"
+        try write(Array("long".utf8), to: media + "/" + long)
+        try FileManager.default.createSymbolicLink(atPath: media + "/latest.jpg", withDestinationPath: "profile_photos/élève 1.jpg")
+        let db = scratch.sub("site/db.sqlite3")
+        #expect(try makeSQLiteDatabase(db))
+        let snapshot = try Archiver(repository: repository).backup(BackupOptions(media: media, database: try DatabaseURL("sqlite://" + db))).snapshot
+        return (repository, snapshot, media)
+    }
+
+    @Test func archiveIsReadByTarGzipAndPythonAndMatchesARestore() throws {
+        let scratch = Scratch()
+        let (repository, snapshot, _) = try site(scratch)
+        let result = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("export")))
+        let archive = try #require(result.archivePath)
+        #expect(FileSystem.name(of: archive) == snapshot.record.exportName + ".tar.gz")
+        #expect(archive.hasSuffix(".tar.gz") && snapshot.record.exportName.hasPrefix("backup_complet_db_"))
+
+        #expect(try run(["gzip", "-t", archive]).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.sub("tar"), withIntermediateDirectories: true)
+        let extracted = try run(["tar", "-xzf", archive, "-C", scratch.sub("tar")])
+        #expect(extracted.status == 0, "\(extracted.output)")
+        try restore(repository, snapshot, to: scratch.sub("kura"))
+        #expect(try treeListing(scratch.sub("tar"), secondsOnly: true) == treeListing(scratch.sub("kura"), secondsOnly: true))
+
+        // Python's tarfile sees the same members, and the JSON is as documented.
+        let python = try run(["python3", "-c", """
+            import hashlib, json, sys, tarfile
+            archive, manifest = sys.argv[1], sys.argv[2]
+            names = sorted(m.name for m in tarfile.open(archive))
+            data = json.load(open(manifest))
+            keys = list(data)[:9]
+            assert keys == ["backup_file", "timestamp", "datetime", "database", "type", "size_mb", "hash", "includes", "status"], keys
+            assert data["hash"] == hashlib.sha256(open(archive, "rb").read()).hexdigest()
+            assert data["type"] == "COMPLETE" and data["status"] == "completed" and data["database"] == "db"
+            assert data["includes"] == ["database", "media", "documents"]
+            assert abs(data["size_mb"] - round(data["size_bytes"] / 1048576, 2)) < 1e-9
+            print("\\n".join(names))
+            """, archive, try #require(result.manifestPath)])
+        #expect(python.status == 0, "\(python.output)")
+        var members: [String] = []
+        try repository.openSnapshot(snapshot).forEachEntry { members.append($0.path) }
+        #expect(python.output.split(separator: "\n").map(String.init) == members.sorted())
+    }
+
+    @Test func exportsAreDeterministic() throws {
+        let scratch = Scratch()
+        let (repository, snapshot, _) = try site(scratch)
+        let first = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("a")))
+        let second = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("b")))
+        #expect(first.manifest.hash == second.manifest.hash)
+        #expect(first.manifest.sizeBytes == second.manifest.sizeBytes)
+    }
+
+    @Test func exportRefusesToReplaceAnArchive() throws {
+        let scratch = Scratch()
+        let (repository, snapshot, _) = try site(scratch)
+        _ = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("a")))
+        #expect(kuraError { _ = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("a"))) }?.exitCode == 1)
+        // No temp files are left beside the archive.
+        #expect(try FileSystem.list(scratch.sub("a")).count == 2)
+    }
+}
+
+/// A small SQLite database (100 rows), made by Python's sqlite3 as a site would; true on success.
+func makeSQLiteDatabase(_ path: String) throws -> Bool {
+    let result = try Subprocess.run("/usr/bin/env", ["python3", "-c",
+        "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute('create table t(x)'); d.executemany('insert into t values (?)', [(i,) for i in range(100)]); d.commit()",
+        path])
+    return result.status == 0
+}
