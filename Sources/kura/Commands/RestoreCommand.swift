@@ -18,7 +18,7 @@ struct RestoreCommand: ParsableCommand {
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
+    @Argument(help: "Snapshot (id, id prefix, 'latest', export name) or an archive file ….tar.gz.")
     var snapshot: String
 
     @Option(help: "Directory to write the snapshot tree into (created if missing).")
@@ -45,7 +45,11 @@ struct RestoreCommand: ParsableCommand {
         }
     }
 
+    /// True when SNAP names an archive file rather than a snapshot.
+    var isArchive: Bool { snapshot.hasSuffix(".tar.gz") && FileManager.default.fileExists(atPath: snapshot) }
+
     func run() throws {
+        if isArchive { return try restoreArchive() }
         let repo = try repository.open()
         let lock = try repo.lock(exclusive: false)
         defer { lock.release() }
@@ -98,6 +102,36 @@ struct RestoreCommand: ParsableCommand {
         let failed = trees.flatMap(\.failed).count
         if failed > 0 {
             throw KuraError.integrity("\(failed) file(s) could not be restored: run 'kura verify' (listed above)")
+        }
+    }
+}
+
+extension RestoreCommand {
+    /// `kura restore ARCHIVE.tar.gz …`: no repository needed (one given is used for the
+    /// pre-restore safety snapshot).
+    func restoreArchive() throws {
+        let restorer = ArchiveRestorer(path: snapshot)
+        try restorer.check(force: force).forEach(Terminal.notice)
+        let options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
+                                         include: [], force: force, safetySnapshot: !noSafetySnapshot)
+        guard includes.isEmpty else { throw ValidationError("--include works on snapshots; extract an archive whole") }
+        let safetyRepository = (try? repository.path).flatMap { try? Repository.open(at: $0) }
+        if safetyRepository == nil && force && !noSafetySnapshot {
+            Terminal.notice("no repository (--repo / KURA_REPO): what is replaced is not saved as a pre-restore snapshot")
+        }
+        let result = try restorer.restoreSite(options, safetyRepository: safetyRepository)
+        if let safety = result.safetySnapshot {
+            print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore)")
+        }
+        if output.json {
+            try Terminal.printJSON(RestoreReport(result: result, snapshot: snapshot))
+            return
+        }
+        if let database = options.database { print("restored database \(database) from \(snapshot)") }
+        for (label, tree) in [("files to \(target ?? "")", result.tree), ("media to \(mediaTo ?? "")", result.media)] {
+            guard let tree else { continue }
+            print("restored \(label): \(tree.files) files, \(tree.directories) directories, \(tree.symlinks) symlinks "
+                  + "(\(Format.bytes(tree.bytes))) in \(String(format: "%.2f", tree.durationSeconds)) s")
         }
     }
 }

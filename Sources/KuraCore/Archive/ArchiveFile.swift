@@ -1,0 +1,83 @@
+import Foundation
+
+/// A documented archive on disk and the JSON beside it.
+public struct ArchiveFile: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// `X.json` for `X.tar.gz`.
+    public var manifestPath: String {
+        (path.hasSuffix(".tar.gz") ? String(path.dropLast(".tar.gz".count)) : path) + ".json"
+    }
+
+    /// What the JSON beside the archive says, checked against the archive's SHA-256.
+    public enum HashCheck: Equatable, Sendable {
+        case matches
+        case missingManifest
+    }
+
+    /// Checks the archive's SHA-256 against its JSON. A JSON that is unreadable or says another
+    /// hash is an integrity error; a missing JSON is reported for the caller to decide.
+    public func checkHash() throws -> HashCheck {
+        guard FileSystem.exists(path) else { throw KuraError.invalidArgument("no archive at \(path)") }
+        guard FileSystem.exists(manifestPath) else { return .missingManifest }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(try FileSystem.readFile(manifestPath)))
+        } catch {
+            throw KuraError.integrity("\(manifestPath) is not valid JSON")
+        }
+        guard let expected = (object as? [String: Any])?["hash"] as? String, expected.utf8.count == 64 else {
+            throw KuraError.integrity("\(manifestPath) has no sha256 \"hash\"")
+        }
+        let actual = try sha256()
+        guard actual == expected.lowercased() else {
+            throw KuraError.integrity("\(path) does not match its JSON: sha256 \(actual.prefix(12))…, the JSON says \(expected.prefix(12))…")
+        }
+        return .matches
+    }
+
+    /// SHA-256 (hex) of the archive, read in large blocks.
+    public func sha256() throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let got = read(fd, buffer.baseAddress, buffer.count)
+            if got < 0 { throw KuraError.posix("cannot read", path) }
+            if got == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+        }
+        return hasher.finalize().hex
+    }
+
+    /// Reads the whole archive without writing anything: every member's path checked, no member
+    /// through a symlink member, content complete. Returns the members.
+    func scan() throws -> [TarMember] {
+        var members: [TarMember] = []
+        var symlinks = Set<String>()
+        try TarReader(path: path).forEachMember { member, content in
+            var ancestor = FileSystem.parent(of: member.path)
+            while ancestor != "." && ancestor != "/" {
+                if symlinks.contains(ancestor) {
+                    throw KuraError.integrity("\(path): member '\(member.path)' lies below the symlink member '\(ancestor)': nothing was written")
+                }
+                ancestor = FileSystem.parent(of: ancestor)
+            }
+            if case .symlink = member.kind { symlinks.insert(member.path) }
+            try content { _ in }
+            members.append(member)
+        }
+        return members
+    }
+
+    /// The dump member (`database_<db>.sql` or `.sqlite3`) at the top, if any.
+    static func dumpMember(_ members: [TarMember]) -> TarMember? {
+        members.first { !$0.path.contains("/") && $0.path.hasPrefix("database_") && $0.kind == .file
+            && ($0.path.hasSuffix(".sql") || $0.path.hasSuffix(".sqlite3")) }
+    }
+}

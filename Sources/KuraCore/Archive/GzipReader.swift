@@ -1,0 +1,78 @@
+import CZlib
+import Foundation
+
+/// Streams the decompressed bytes of a gzip file (concatenated members included), in large
+/// reads. A stream that ends early, a bad CRC or trailing garbage is an integrity error.
+final class GzipReader {
+    private let fd: Int32
+    private let path: String
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var input = [UInt8](repeating: 0, count: 1 << 20)
+    private var inputEnd = false
+    private var finished = false
+    /// Compressed bytes read so far.
+    private(set) var compressedBytes: Int64 = 0
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open archive", path) }
+        stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        guard inflateInit2_(stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            close(fd)
+            throw KuraError.invalidArgument("cannot initialise zlib")
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        close(fd)
+    }
+
+    /// Fills `buffer` with up to its size of decompressed bytes; 0 at the end of the data.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !finished, buffer.count > 0 else { return 0 }
+        stream.pointee.next_out = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(buffer.count)
+        while stream.pointee.avail_out > 0 {
+            if stream.pointee.avail_in == 0 && !inputEnd { try refill() }
+            if stream.pointee.avail_in == 0 && inputEnd {
+                if compressedBytes == 0 { throw KuraError.integrity("\(path) is empty, not a gzip file") }
+                throw KuraError.integrity("\(path) is truncated: the gzip stream ends early")
+            }
+            let status = input.withUnsafeMutableBytes { _ in inflate(stream, Z_NO_FLUSH) }
+            if status == Z_STREAM_END {
+                // Another gzip member may follow (as `cat a.gz b.gz` makes); anything else is garbage.
+                if stream.pointee.avail_in == 0 && !inputEnd { try refill() }
+                if stream.pointee.avail_in == 0 {
+                    finished = true
+                    break
+                }
+                guard stream.pointee.next_in.pointee == 0x1f else {
+                    throw KuraError.integrity("\(path) has trailing bytes after its gzip stream")
+                }
+                inflateReset(stream)
+                continue
+            }
+            guard status == Z_OK || status == Z_BUF_ERROR else {
+                let reason = stream.pointee.msg.map { String(cString: $0) } ?? "error \(status)"
+                throw KuraError.integrity("\(path) is not valid gzip data (\(reason))")
+            }
+        }
+        return buffer.count - Int(stream.pointee.avail_out)
+    }
+
+    private func refill() throws {
+        let got = input.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        if got < 0 { throw KuraError.posix("cannot read", path) }
+        if got == 0 { inputEnd = true }
+        compressedBytes += Int64(got)
+        input.withUnsafeMutableBytes { raw in
+            stream.pointee.next_in = raw.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        }
+        stream.pointee.avail_in = uInt(got)
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+
+/// One member of an archive, its path already checked.
+struct TarMember: Equatable {
+    enum Kind: Equatable {
+        case file
+        case directory
+        case symlink(target: String)
+    }
+
+    /// Relative, `/`-separated, no `.`/`..`/empty component, no trailing `/`.
+    var path: String
+    var kind: Kind
+    var mode: UInt32
+    var size: Int64
+    var mtime: Int64
+}
+
+/// Reads a tar stream (ustar, pax, GNU long names) out of a gzip file and refuses anything that
+/// could write outside a target or is not a plain file, directory or symlink: absolute paths,
+/// `..`, hard links, device nodes, FIFOs, duplicate members, bad header checksums, truncation.
+/// Every refusal is an integrity error naming the member.
+final class TarReader {
+    private let gzip: GzipReader
+    private let path: String
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    private var start = 0
+    private var end = 0
+    private var seen = Set<String>()
+
+    init(path: String) throws {
+        self.path = path
+        gzip = try GzipReader(path: path)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Calls `body` for each member with a function that streams its content (files only; the
+    /// content must be consumed or skipped by calling it — unread content is skipped).
+    func forEachMember(_ body: (TarMember, (_ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void) throws {
+        var pax: [String: String] = [:]
+        var longName: String?
+        var longLink: String?
+        while true {
+            guard let header = try readBlock() else {
+                throw KuraError.integrity("\(path) is truncated: the tar data ends without its end-of-archive blocks")
+            }
+            if header.allSatisfy({ $0 == 0 }) { return try drainEnd() }
+            guard Self.checksumOK(header) else { throw KuraError.integrity("\(path): a tar header is damaged (bad checksum)") }
+            let type = header[156]
+            let size = try Self.number(header, 124, 12, in: path)
+            switch type {
+            case UInt8(ascii: "x"):
+                pax = Self.parsePax(try readData(size))
+                continue
+            case UInt8(ascii: "g"):
+                _ = try readData(size)
+                continue
+            case UInt8(ascii: "L"):
+                longName = String(decoding: try readData(size).prefix { $0 != 0 }, as: UTF8.self)
+                continue
+            case UInt8(ascii: "K"):
+                longLink = String(decoding: try readData(size).prefix { $0 != 0 }, as: UTF8.self)
+                continue
+            default:
+                break
+            }
+            var name = pax["path"] ?? longName ?? Self.ustarName(header)
+            let linkTarget = pax["linkpath"] ?? longLink ?? Self.string(header, 157, 100)
+            let memberSize = pax["size"].flatMap { Int64($0) } ?? size
+            pax = [:]
+            longName = nil
+            longLink = nil
+            while name.hasPrefix("./") { name.removeFirst(2) }
+            while name.hasSuffix("/") { name.removeLast() }
+            guard Entry.isSafeRelativePath(name) else {
+                throw KuraError.integrity("\(path): unsafe member path '\(name)' (absolute, '..' or empty component): nothing was written")
+            }
+            guard seen.insert(name).inserted else {
+                throw KuraError.integrity("\(path): member '\(name)' appears twice: nothing was written")
+            }
+            let kind: TarMember.Kind
+            switch type {
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): kind = .file
+            case UInt8(ascii: "5"): kind = .directory
+            case UInt8(ascii: "2"): kind = .symlink(target: linkTarget)
+            case UInt8(ascii: "1"): throw KuraError.integrity("\(path): member '\(name)' is a hard link, which Kura does not restore")
+            default: throw KuraError.integrity("\(path): member '\(name)' is a device, FIFO or unknown type, which Kura does not restore")
+            }
+            let member = TarMember(path: name, kind: kind, mode: UInt32(try Self.number(header, 100, 8, in: path)) & 0o7777,
+                                   size: kind == .file ? memberSize : 0, mtime: try Self.number(header, 136, 12, in: path))
+            var remaining = member.size
+            try body(member) { sink in
+                while remaining > 0 {
+                    try self.fill(1)
+                    let take = Int(min(Int64(self.end - self.start), remaining))
+                    try sink(UnsafeRawBufferPointer(rebasing: self.buffer[self.start..<(self.start + take)]))
+                    self.start += take
+                    remaining -= Int64(take)
+                }
+            }
+            try skip(remaining + Int64(TarHeader.padding(member.size)))
+        }
+    }
+
+    // MARK: Blocks
+
+    /// Makes at least `count` bytes available; throws when the stream ends first.
+    private func fill(_ count: Int) throws {
+        if end - start >= count { return }
+        if start > 0 {
+            let pending = end - start
+            if pending > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: pending) }
+            start = 0
+            end = pending
+        }
+        while end - start < count {
+            let got = try gzip.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            if got == 0 { throw KuraError.integrity("\(path) is truncated: the tar data ends inside a member") }
+            end += got
+        }
+    }
+
+    private func readBlock() throws -> [UInt8]? {
+        do {
+            try fill(TarHeader.blockSize)
+        } catch KuraError.integrity(let message) where message.contains("ends inside") {
+            return nil
+        }
+        let block = Array(buffer[start..<(start + TarHeader.blockSize)])
+        start += TarHeader.blockSize
+        return block
+    }
+
+    private func readData(_ size: Int64) throws -> [UInt8] {
+        guard size <= 1 << 20 else { throw KuraError.integrity("\(path): an extended header is implausibly large") }
+        try fill(Int(size))
+        let data = Array(buffer[start..<(start + Int(size))])
+        start += Int(size)
+        try skip(Int64(TarHeader.padding(size)))
+        return data
+    }
+
+    private func skip(_ count: Int64) throws {
+        var left = count
+        while left > 0 {
+            try fill(1)
+            let take = Int(min(Int64(end - start), left))
+            start += take
+            left -= Int64(take)
+        }
+    }
+
+    /// After the first zero block: the rest must be zeros (the second block and record padding).
+    private func drainEnd() throws {
+        while true {
+            if start == end {
+                let got = try gzip.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0...]))
+                if got == 0 { return }
+                start = 0
+                end = got
+            }
+            guard buffer[start..<end].allSatisfy({ $0 == 0 }) else {
+                throw KuraError.integrity("\(path) holds data after its end-of-archive blocks")
+            }
+            start = end
+        }
+    }
+
+    // MARK: Header fields
+
+    static func checksumOK(_ header: [UInt8]) -> Bool {
+        let stored = Int64(string(header, 148, 8).trimmingCharacters(in: .whitespaces), radix: 8)
+        var sum: Int64 = 0
+        for (index, byte) in header.enumerated() { sum += (148..<156).contains(index) ? 32 : Int64(byte) }
+        return stored == sum
+    }
+
+    static func string(_ header: [UInt8], _ offset: Int, _ width: Int) -> String {
+        String(decoding: header[offset..<(offset + width)].prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    static func number(_ header: [UInt8], _ offset: Int, _ width: Int, in path: String) throws -> Int64 {
+        let field = header[offset..<(offset + width)]
+        if let first = field.first, first & 0x80 != 0 {
+            // GNU base-256 for large values.
+            return field.dropFirst().reduce(Int64(first & 0x7f)) { ($0 << 8) | Int64($1) }
+        }
+        let text = string(header, offset, width).trimmingCharacters(in: .whitespaces)
+        if text.isEmpty { return 0 }
+        guard let value = Int64(text, radix: 8) else { throw KuraError.integrity("\(path): a tar header has an invalid number '\(text)'") }
+        return value
+    }
+
+    static func ustarName(_ header: [UInt8]) -> String {
+        let name = string(header, 0, 100)
+        let prefix = string(header, 345, 155)
+        return prefix.isEmpty || string(header, 257, 5) != "ustar" ? name : prefix + "/" + name
+    }
+
+    /// "len key=value\n" records.
+    static func parsePax(_ data: [UInt8]) -> [String: String] {
+        var result: [String: String] = [:]
+        var index = 0
+        while index < data.count {
+            guard let space = data[index...].firstIndex(of: 32), let length = Int(String(decoding: data[index..<space], as: UTF8.self)),
+                  length > 0, index + length <= data.count else { break }
+            let record = data[(space + 1)..<(index + length - 1)]
+            if let equals = record.firstIndex(of: 61) {
+                result[String(decoding: record[record.startIndex..<equals], as: UTF8.self)] = String(decoding: record[(equals + 1)...], as: UTF8.self)
+            }
+            index += length
+        }
+        return result
+    }
+}
