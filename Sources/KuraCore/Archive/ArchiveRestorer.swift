@@ -123,6 +123,8 @@ extension ArchiveRestorer {
         guard options.target != nil || options.mediaTo != nil || options.database != nil else {
             throw KuraError.invalidArgument("nothing to restore to: give --target DIR, --media-to DIR and/or --database URL")
         }
+        // The hash first: nothing is read further from an archive that does not match its JSON.
+        let warnings = try check(force: options.force)
         let members = try archive.scan()
         let replacesMedia = try options.mediaTo.map { try !conflicts(members, target: $0, subtree: "media").isEmpty } ?? false
         let databaseHasData = try options.database.map { (try SiteRestorer.databaseObjects($0) ?? 0) > 0 } ?? false
@@ -137,6 +139,7 @@ extension ArchiveRestorer {
             }
         }
         var result = SiteRestoreResult()
+        result.warnings = warnings
         var dumpFile: String?
         defer { if let dumpFile { unlink(dumpFile) } }
         if let database = options.database {

@@ -42,6 +42,8 @@ public struct SiteRestoreResult: Sendable {
     public var databaseTables: [TableStatistics] = []
     /// The snapshot taken of what was replaced (tag `pre-restore`), if one was needed.
     public var safetySnapshot: Snapshot?
+    /// Things the user should know (an archive restored without a JSON to check it against).
+    public var warnings: [String] = []
 }
 
 /// Restores a site — database and media — from a snapshot, safely: every chunk is verified before

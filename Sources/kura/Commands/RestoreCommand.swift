@@ -111,7 +111,6 @@ extension RestoreCommand {
     /// pre-restore safety snapshot).
     func restoreArchive() throws {
         let restorer = ArchiveRestorer(path: snapshot)
-        try restorer.check(force: force).forEach(Terminal.notice)
         let options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
                                          include: [], force: force, safetySnapshot: !noSafetySnapshot)
         guard includes.isEmpty else { throw ValidationError("--include works on snapshots; extract an archive whole") }
@@ -120,6 +119,7 @@ extension RestoreCommand {
             Terminal.notice("no repository (--repo / KURA_REPO): what is replaced is not saved as a pre-restore snapshot")
         }
         let result = try restorer.restoreSite(options, safetyRepository: safetyRepository)
+        result.warnings.forEach(Terminal.notice)
         if let safety = result.safetySnapshot {
             print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore)")
         }

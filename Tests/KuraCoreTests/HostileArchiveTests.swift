@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+@testable import KuraCore
+
+/// Broken and hostile archives: each gives one clear error with its documented code, and nothing
+/// is written to the target or anywhere else.
+@Suite struct HostileArchiveTests {
+    /// Builds `<name>.tar.gz` with Python's tarfile from a recipe, plus a JSON with the right
+    /// hash, in `directory`; returns the archive path.
+    func make(_ name: String, in directory: String, recipe: String) throws -> String {
+        let path = directory + "/" + name + ".tar.gz"
+        let script = """
+            import hashlib, io, json, sys, tarfile
+            path = sys.argv[1]
+            def info(name, type=tarfile.REGTYPE, size=0, linkname=""):
+                i = tarfile.TarInfo(name); i.type = type; i.size = size; i.linkname = linkname; i.mode = 0o644; return i
+            with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as t:
+                def add(name, data=b"x", type=tarfile.REGTYPE, linkname=""):
+                    t.addfile(info(name, type, len(data) if type == tarfile.REGTYPE else 0, linkname), io.BytesIO(data) if type == tarfile.REGTYPE else None)
+                add("media/ok.txt", b"fine")
+            \(recipe.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            json.dump({"hash": hashlib.sha256(open(path, "rb").read()).hexdigest()}, open(path[:-7] + ".json", "w"))
+            """
+        let result = try Subprocess.run("/usr/bin/env", ["python3", "-c", script, path])
+        #expect(result.status == 0, "\(result.stderr)")
+        return path
+    }
+
+    func expectRefused(_ archive: String, _ scratch: Scratch, code: Int32 = 12, sourceLocation: SourceLocation = #_sourceLocation) {
+        let target = scratch.sub("target-" + FileSystem.name(of: archive))
+        let error = kuraError { _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: target), safetyRepository: nil) }
+        #expect(error?.exitCode == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+        #expect(!FileManager.default.fileExists(atPath: target), "target was created", sourceLocation: sourceLocation)
+        #expect(!ArchiveVerifier.verify(archive).isEmpty, "verify found nothing", sourceLocation: sourceLocation)
+    }
+
+    @Test func hostileMembersAreRefusedBeforeAnythingIsWritten() throws {
+        let scratch = Scratch()
+        let dir = scratch.path
+        let outside = scratch.sub("outside")
+        for (name, recipe) in [
+            ("dotdot", "t.addfile(info('../x', size=1), io.BytesIO(b'x'))"),
+            ("absolute", "t.addfile(info('/etc/kura-test-x', size=1), io.BytesIO(b'x'))"),
+            ("nested-dotdot", "t.addfile(info('media/../../x', size=1), io.BytesIO(b'x'))"),
+            ("symlink-then-file", "t.addfile(info('media/link', tarfile.SYMTYPE, linkname='\(outside)'))\nt.addfile(info('media/link/evil', size=1), io.BytesIO(b'x'))"),
+            ("hardlink", "t.addfile(info('media/hard', tarfile.LNKTYPE, linkname='/etc/passwd'))"),
+            ("device", "t.addfile(info('media/dev', tarfile.CHRTYPE))"),
+            ("duplicate", "t.addfile(info('media/ok.txt', size=1), io.BytesIO(b'y'))"),
+        ] {
+            expectRefused(try make(name, in: dir, recipe: recipe), scratch)
+        }
+        #expect(!FileManager.default.fileExists(atPath: outside))
+        #expect(!FileManager.default.fileExists(atPath: "/etc/kura-test-x"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.sub("x")))
+    }
+
+    @Test func brokenFilesAreRefused() throws {
+        let scratch = Scratch()
+        let good = try make("good", in: scratch.path, recipe: "add('database_db.sqlite3', b'')")
+        let bytes = try read(good)
+        func variant(_ name: String, _ data: [UInt8]) throws -> String {
+            let path = scratch.sub(name + ".tar.gz")
+            try Data(data).write(to: URL(fileURLWithPath: path))
+            let hash = SHA256Hasher.hash(data).hex
+            try Data("{\"hash\": \"\(hash)\"}".utf8).write(to: URL(fileURLWithPath: scratch.sub(name + ".json")))
+            return path
+        }
+        expectRefused(try variant("truncated-gzip", Array(bytes.prefix(bytes.count / 2))), scratch)
+        expectRefused(try variant("empty", []), scratch)
+        expectRefused(try variant("garbage", randomBytes(5000, seed: 3)), scratch)
+        // A tar cut inside a member, gzipped properly.
+        let tar = try Subprocess.run("/usr/bin/env", ["python3", "-c", """
+            import gzip, io, sys, tarfile
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w") as t:
+                i = tarfile.TarInfo("media/big.bin"); i.size = 100000; t.addfile(i, io.BytesIO(b"z" * 100000))
+            open(sys.argv[1], "wb").write(gzip.compress(buffer.getvalue()[:50000], mtime=0))
+            """, scratch.sub("truncated-tar.tar.gz")])
+        #expect(tar.status == 0)
+        try Data("{\"hash\": \"\(SHA256Hasher.hash(try read(scratch.sub("truncated-tar.tar.gz"))).hex)\"}".utf8)
+            .write(to: URL(fileURLWithPath: scratch.sub("truncated-tar.json")))
+        expectRefused(scratch.sub("truncated-tar.tar.gz"), scratch)
+    }
+
+    @Test func manifestProblems() throws {
+        let scratch = Scratch()
+        let archive = try make("site", in: scratch.path, recipe: "")
+        let json = scratch.sub("site.json")
+        try Data("{\"hash\": \"\(String(repeating: "0", count: 64))\"}".utf8).write(to: URL(fileURLWithPath: json))
+        expectRefused(archive, scratch)
+        try Data("this is not json".utf8).write(to: URL(fileURLWithPath: json))
+        expectRefused(archive, scratch)
+        try Data("{\"status\": \"completed\"}".utf8).write(to: URL(fileURLWithPath: json))
+        expectRefused(archive, scratch)
+        try FileManager.default.removeItem(atPath: json)
+        // Missing JSON: refused (exit 1) unless forced.
+        expectRefused(archive, scratch, code: 1)
+        let result = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: scratch.sub("forced"), force: true), safetyRepository: nil)
+        #expect(result.tree?.files == 1)
+    }
+
+    @Test func archiveWithoutDumpOrMedia() throws {
+        let scratch = Scratch()
+        let noDump = try make("nodump", in: scratch.path, recipe: "")
+        let error = kuraError {
+            _ = try ArchiveRestorer(path: noDump).restoreSite(SiteRestoreOptions(database: try DatabaseURL("sqlite://" + scratch.sub("db.sqlite3"))), safetyRepository: nil)
+        }
+        #expect(error?.exitCode == 12)
+        #expect(!FileManager.default.fileExists(atPath: scratch.sub("db.sqlite3")))
+        let empty = try Subprocess.run("/usr/bin/env", ["python3", "-c", """
+            import hashlib, json, sys, tarfile
+            with tarfile.open(sys.argv[1], "w:gz") as t: pass
+            json.dump({"hash": hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest()}, open(sys.argv[1][:-7] + ".json", "w"))
+            """, scratch.sub("hollow.tar.gz")])
+        #expect(empty.status == 0)
+        #expect(ArchiveVerifier.verify(scratch.sub("hollow.tar.gz")).contains { $0.contains("neither") })
+        #expect(kuraError {
+            _ = try ArchiveRestorer(path: scratch.sub("hollow.tar.gz")).restoreSite(SiteRestoreOptions(mediaTo: scratch.sub("m")), safetyRepository: nil)
+        }?.exitCode == 12)
+    }
+}
