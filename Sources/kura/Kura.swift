@@ -16,7 +16,7 @@ struct Kura: ParsableCommand {
         version: KuraVersion.current,
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, CatCommand.self,
-            FindCommand.self, DiffCommand.self, RestoreCommand.self, ExportCommand.self, VerifyCommand.self, StatsCommand.self, UnlockCommand.self, DebugCommand.self,
+            FindCommand.self, DiffCommand.self, RestoreCommand.self, ExportCommand.self, ImportCommand.self, VerifyCommand.self, StatsCommand.self, UnlockCommand.self, DebugCommand.self,
         ]
     )
 

@@ -49,7 +49,7 @@ public final class ArchiveRestorer {
         try TarReader(path: archive.path).forEachMember { member, content in
             guard let placed = place(member, subtree: subtree) else { return }
             let entry = Entry(path: placed.path, kind: placed.kind == .file ? .file : placed.kind == .directory ? .directory : .symlink,
-                              mode: placed.mode, uid: 0, gid: 0, mtimeNanoseconds: placed.mtime * 1_000_000_000, ctimeNanoseconds: 0,
+                              mode: placed.mode, uid: 0, gid: 0, mtimeNanoseconds: placed.mtimeNanoseconds, ctimeNanoseconds: 0,
                               inode: 0, size: placed.size, linkTarget: { if case .symlink(let target) = placed.kind { return target }; return nil }())
             let (fd, name) = try directory.openParent(of: entry.path)
             defer { close(fd) }

@@ -13,7 +13,8 @@ struct TarMember: Equatable {
     var kind: Kind
     var mode: UInt32
     var size: Int64
-    var mtime: Int64
+    /// Nanoseconds since the epoch (pax `mtime` when present, else whole seconds).
+    var mtimeNanoseconds: Int64
 }
 
 /// Reads a tar stream (ustar, pax, GNU long names) out of a gzip file and refuses anything that
@@ -68,6 +69,7 @@ final class TarReader {
             var name = pax["path"] ?? longName ?? Self.ustarName(header)
             let linkTarget = pax["linkpath"] ?? longLink ?? Self.string(header, 157, 100)
             let memberSize = pax["size"].flatMap { Int64($0) } ?? size
+            let mtime = try pax["mtime"].flatMap(Self.paxTime) ?? Self.number(header, 136, 12, in: path) * 1_000_000_000
             pax = [:]
             longName = nil
             longLink = nil
@@ -88,7 +90,7 @@ final class TarReader {
             default: throw KuraError.integrity("\(path): member '\(name)' is a device, FIFO or unknown type, which Kura does not restore")
             }
             let member = TarMember(path: name, kind: kind, mode: UInt32(try Self.number(header, 100, 8, in: path)) & 0o7777,
-                                   size: kind == .file ? memberSize : 0, mtime: try Self.number(header, 136, 12, in: path))
+                                   size: kind == .file ? memberSize : 0, mtimeNanoseconds: mtime)
             var remaining = member.size
             try body(member) { sink in
                 while remaining > 0 {
@@ -196,6 +198,16 @@ final class TarReader {
         let name = string(header, 0, 100)
         let prefix = string(header, 345, 155)
         return prefix.isEmpty || string(header, 257, 5) != "ustar" ? name : prefix + "/" + name
+    }
+
+    /// A pax time "1795573306.9827652" in nanoseconds, exactly (no floating point).
+    static func paxTime(_ text: String) -> Int64? {
+        let parts = text.split(separator: ".", maxSplits: 1)
+        guard let seconds = parts.first.flatMap({ Int64($0) }) else { return nil }
+        let fraction = parts.count > 1 ? String(parts[1].prefix(9)) : ""
+        guard fraction.allSatisfy(\.isNumber) else { return nil }
+        let nanoseconds = Int64(fraction.padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0
+        return seconds * 1_000_000_000 + (text.hasPrefix("-") ? -nanoseconds : nanoseconds)
     }
 
     /// "len key=value\n" records.

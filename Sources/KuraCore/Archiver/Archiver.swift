@@ -10,6 +10,10 @@ public struct BackupOptions: Sendable {
     public var host: String
     /// Compression for new chunks; nil: the repository's default.
     public var compression: CompressionSetting?
+    /// The snapshot's time (RFC 3339 with offset) instead of now: for imported archives.
+    public var time: String?
+    /// A dump already on disk (an imported archive's) instead of dumping `database`.
+    var existingDump: DatabaseDump?
 
     public init(media: String?, database: DatabaseURL? = nil, tags: [String] = [], host: String? = nil,
                 compression: CompressionSetting? = nil) {
@@ -54,8 +58,8 @@ public final class Archiver {
     public func backup(_ options: BackupOptions, progress: ProgressCounter? = nil,
                        cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
         let started = Date()
-        let time = Timestamp.now()
-        guard options.media != nil || options.database != nil else {
+        let time = options.time ?? Timestamp.now()
+        guard options.media != nil || options.database != nil || options.existingDump != nil else {
             throw KuraError.invalidArgument("nothing to back up: give --media DIR and/or --database URL")
         }
         let mediaPath = options.media.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -64,7 +68,7 @@ public final class Archiver {
         }
         try cancellation.check()
         // The database first: its dump is a file like any other from here on.
-        let dump = try options.database.map { try DatabaseDump.make($0, temporaryDirectory: repository.layout.tmpDirectory) }
+        let dump = try options.existingDump ?? options.database.map { try DatabaseDump.make($0, temporaryDirectory: repository.layout.tmpDirectory) }
         defer { if let dump { unlink(dump.file) } }
         var notices: [String] = []
         let paths = (dump.map { [$0.locator] } ?? []) + (mediaPath.map { [$0] } ?? [])
