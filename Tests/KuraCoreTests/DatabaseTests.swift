@@ -119,6 +119,22 @@ struct PostgresTests {
         #expect(safetyTables.contains { $0.name == "stray" && $0.rows == 1 })
     }
 
+    @Test func exportedArchiveRestoresTheSameDatabase() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        try TestServer.loadSite("kt_export")
+        let expected = try TestServer.fingerprint("kt_export")
+        let snapshot = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try TestServer.database("kt_export"))).snapshot
+        let export = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("out")))
+        let archive = try #require(export.archivePath)
+        #expect(export.manifest.database == "kt_export" && export.manifest.pgDumpVersion != nil)
+        // verify runs pg_restore --list on the dump inside.
+        #expect(ArchiveVerifier.verify(archive).isEmpty)
+        try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS kt_from_archive")
+        _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(database: try TestServer.database("kt_from_archive")), safetyRepository: nil)
+        #expect(try TestServer.fingerprint("kt_from_archive") == expected)
+    }
+
     @Test func connectionFailuresAreClearErrors() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()
