@@ -135,6 +135,23 @@ struct PostgresTests {
         #expect(try TestServer.fingerprint("kt_from_archive") == expected)
     }
 
+    @Test func legacyPostgresArchiveImports() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        try TestServer.loadSite("kt_legacy")
+        try write(Array("receipt".utf8), to: scratch.sub("media/payment_receipts/r1.pdf"))
+        let made = try Subprocess.run("/usr/bin/env", ["python3", ImportTests.legacyTool, "--media", scratch.sub("media"),
+                                                       "--postgres", try #require(TestServer.url).replacingOccurrences(of: "/postgres?", with: "/kt_legacy?"),
+                                                       "--output", scratch.sub("archives"), "--timestamp", "20251124_230000"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let result = try ArchiveImporter(repository: repository).importArchive(made.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(result.snapshot.record.database == "kt_legacy")
+        #expect(result.snapshot.record.databaseEngine == .postgresql)
+        try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS kt_legacy_restored")
+        _ = try SiteRestorer(repository: repository).restore(result.snapshot, SiteRestoreOptions(database: try TestServer.database("kt_legacy_restored")))
+        #expect(try TestServer.fingerprint("kt_legacy_restored") == TestServer.fingerprint("kt_legacy"))
+    }
+
     @Test func connectionFailuresAreClearErrors() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()

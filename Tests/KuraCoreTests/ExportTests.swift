@@ -48,6 +48,9 @@ import Testing
         #expect(extracted.status == 0, "\(extracted.output)")
         try restore(repository, snapshot, to: scratch.sub("kura"))
         #expect(try treeListing(scratch.sub("tar"), secondsOnly: true) == treeListing(scratch.sub("kura"), secondsOnly: true))
+        // Restoring the archive itself (no repository) gives the same tree as GNU tar.
+        _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: scratch.sub("from-archive")), safetyRepository: nil)
+        #expect(try treeListing(scratch.sub("tar"), secondsOnly: true) == treeListing(scratch.sub("from-archive"), secondsOnly: true))
 
         // Python's tarfile sees the same members, and the JSON is as documented.
         let python = try run(["python3", "-c", """

@@ -17,6 +17,7 @@ import Testing
         var status: Int32
         var stdout: String
         var stderr: String
+        var stdoutBytes = Data()
     }
 
     final class Sandbox {
@@ -39,7 +40,7 @@ import Testing
             let stderr = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
             process.waitUntilExit()
             return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+                       stderr: String(decoding: stderr, as: UTF8.self), stdoutBytes: stdout)
         }
 
         /// Starts `kura` without waiting for it.
@@ -121,6 +122,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: box.root + "/out/media/photo.jpg"))
         #expect(try box.kura("stats").status == 0)
         #expect(try box.kura("diff", "latest", "latest").stdout.contains("0 added"))
+    }
+
+    @Test func exportToStdoutAndVerify() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        try box.kura("backup", "--media", box.media)
+        let export = try box.kura("export", "latest", "--output", box.root + "/exports")
+        #expect(export.status == 0, "\(export.stderr)")
+        let archives = try FileManager.default.contentsOfDirectory(atPath: box.root + "/exports").filter { $0.hasSuffix(".tar.gz") }
+        #expect(archives.count == 1 && archives[0].hasPrefix("backup_complet_files_"))
+        #expect(try box.kura("verify", box.root + "/exports/" + archives[0]).status == 0)
+        let streamed = try box.kura("export", "latest", "--output", "-", "--json-to", box.root + "/streamed.json")
+        #expect(streamed.status == 0)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: box.root + "/streamed.json"))) as? [String: Any]
+        #expect(manifest?["type"] as? String == "COMPLETE")
+        #expect(manifest?["size_bytes"] as? Int == streamed.stdoutBytes.count)
+        #expect(Array(streamed.stdoutBytes.prefix(2)) == [0x1f, 0x8b])
+        let restore = try box.kura("restore", box.root + "/exports/" + archives[0], "--target", box.root + "/from-archive")
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(FileManager.default.fileExists(atPath: box.root + "/from-archive/media/receipts/reçu été.pdf"))
+        #expect(try box.kura("restore", box.root + "/exports/" + archives[0], "--target", box.root + "/from-archive").status == 13)
     }
 
     @Test func exitCodes() throws {

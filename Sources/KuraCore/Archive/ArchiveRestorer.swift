@@ -22,6 +22,21 @@ public final class ArchiveRestorer {
         }
     }
 
+    /// What a site restore from this archive would replace, one line each (empty: nothing).
+    public func conflicts(_ options: SiteRestoreOptions) throws -> [String] {
+        let members = try archive.scan()
+        var found: [String] = []
+        for (target, subtree) in [(options.target, nil), (options.mediaTo, "media")] {
+            guard let target else { continue }
+            let paths = try conflicts(members, target: target, subtree: subtree)
+            if !paths.isEmpty { found.append("\(paths.count) path(s) in \(target), e.g. \(paths[0])") }
+        }
+        if let database = options.database, let objects = try SiteRestorer.databaseObjects(database), objects > 0 {
+            found.append("database \(database) (\(objects) object(s))")
+        }
+        return found
+    }
+
     /// Existing paths the restore into `target` would replace.
     func conflicts(_ members: [TarMember], target: String, subtree: String?) throws -> [String] {
         guard FileSystem.isDirectory(target) else { return [] }

@@ -111,11 +111,21 @@ extension RestoreCommand {
     /// pre-restore safety snapshot).
     func restoreArchive() throws {
         let restorer = ArchiveRestorer(path: snapshot)
-        let options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
+        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
                                          include: [], force: force, safetySnapshot: !noSafetySnapshot)
         guard includes.isEmpty else { throw ValidationError("--include works on snapshots; extract an archive whole") }
         let safetyRepository = (try? repository.path).flatMap { try? Repository.open(at: $0) }
-        if safetyRepository == nil && force && !noSafetySnapshot {
+        if !force && Terminal.inputIsTerminal, case .matches = try restorer.archive.checkHash() {
+            let existing = try restorer.conflicts(options)
+            if !existing.isEmpty {
+                guard Terminal.confirm("Restore would replace:\n  " + existing.joined(separator: "\n  ") + "\nReplace them?") else {
+                    Terminal.error("restore declined: nothing was changed")
+                    throw ExitCode(13)
+                }
+                options.force = true
+            }
+        }
+        if safetyRepository == nil && options.force && !noSafetySnapshot {
             Terminal.notice("no repository (--repo / KURA_REPO): what is replaced is not saved as a pre-restore snapshot")
         }
         let result = try restorer.restoreSite(options, safetyRepository: safetyRepository)
