@@ -93,11 +93,7 @@ struct RestoreCommand: ParsableCommand {
                 let rows = result.databaseTables.reduce(Int64(0)) { $0 + $1.rows }
                 print("restored database \(database): \(result.databaseTables.count) tables, \(rows) rows, row counts match the backup")
             }
-            for (label, tree) in [("files to \(target ?? "")", result.tree), ("media to \(mediaTo ?? "")", result.media)] {
-                guard let tree else { continue }
-                print("restored \(label): \(tree.files) files, \(tree.directories) directories, \(tree.symlinks) symlinks "
-                      + "(\(Format.bytes(tree.bytes))) in \(String(format: "%.2f", tree.durationSeconds)) s")
-            }
+            printTrees(result)
         }
         let failed = trees.flatMap(\.failed).count
         if failed > 0 {
@@ -138,6 +134,11 @@ extension RestoreCommand {
             return
         }
         if let database = options.database { print("restored database \(database) from \(snapshot)") }
+        printTrees(result)
+    }
+
+    /// One line per restored tree (--target, --media-to).
+    func printTrees(_ result: SiteRestoreResult) {
         for (label, tree) in [("files to \(target ?? "")", result.tree), ("media to \(mediaTo ?? "")", result.media)] {
             guard let tree else { continue }
             print("restored \(label): \(tree.files) files, \(tree.directories) directories, \(tree.symlinks) symlinks "
