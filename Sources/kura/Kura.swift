@@ -16,12 +16,15 @@ struct Kura: ParsableCommand {
         version: KuraVersion.current,
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, CatCommand.self,
-            FindCommand.self, DiffCommand.self, RestoreCommand.self, ExportCommand.self, ImportCommand.self, VerifyCommand.self, StatsCommand.self, UnlockCommand.self, DebugCommand.self,
+            FindCommand.self, DiffCommand.self, RestoreCommand.self, ExportCommand.self, ImportCommand.self, VerifyCommand.self,
+            ForgetCommand.self, PruneCommand.self, RepairCommand.self, StatsCommand.self, UnlockCommand.self, DebugCommand.self,
         ]
     )
 
     /// Runs the command and turns every error into one line on stderr and its documented code.
     static func main() {
+        // A file-size limit (ulimit -f) must fail a write with EFBIG, reported, not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -15,8 +15,27 @@ struct RepositoryOptions: ParsableArguments {
         }
     }
 
+    @Option(help: ArgumentHelp("Wait up to DURATION (30s, 5min, 1h) for a conflicting lock instead of failing with exit 11.",
+                               valueName: "DURATION"))
+    var retryLock: String?
+
     func open() throws -> Repository {
         try Repository.open(at: try path)
+    }
+
+    /// Opens the repository and locks it for the command: shared for backups and readers,
+    /// exclusive for maintenance that deletes. A reader (`readOnly`) of a repository on a
+    /// read-only filesystem goes on without a lock: nothing can delete from it meanwhile.
+    func openLocked(exclusive: Bool = false, readOnly: Bool = false) throws -> (Repository, RepositoryLock?) {
+        let repo = try open()
+        let wait = try retryLock.map { try KeepDuration(parsing: $0).approximateInterval } ?? 0
+        do {
+            let lock = try repo.lock(exclusive: exclusive, wait: wait)
+            lock.removedStale.forEach(Terminal.notice)
+            return (repo, lock)
+        } catch KuraError.readOnlyRepository where readOnly && !exclusive {
+            return (repo, nil)
+        }
     }
 }
 

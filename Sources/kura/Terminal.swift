@@ -49,7 +49,7 @@ enum Terminal {
     }
 
     /// Draws a progress line from `counter` twice a second until `stop` is called.
-    static func startProgress(_ verb: String, _ counter: ProgressCounter) -> () -> Void {
+    static func startProgress(_ verb: String, _ counter: ProgressCounter, unit: String = "files") -> () -> Void {
         guard isInteractive else { return {} }
         let started = Date()
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
@@ -58,7 +58,7 @@ enum Terminal {
             let state = counter.snapshot
             let elapsed = Date().timeIntervalSince(started)
             let rate = elapsed > 0 ? Double(state.bytes) / elapsed : 0
-            progress("[\(Format.duration(elapsed))] \(verb) \(state.files) files, \(Format.bytes(state.bytes)), \(Format.bytes(Int64(rate)))/s  \(state.current)")
+            progress("[\(Format.duration(elapsed))] \(verb) \(state.files) \(unit), \(Format.bytes(state.bytes)), \(Format.bytes(Int64(rate)))/s  \(state.current)")
         }
         timer.resume()
         return {

@@ -10,14 +10,15 @@ public struct BackupOptions: Sendable {
     public var host: String
     /// Compression for new chunks; nil: the repository's default.
     public var compression: CompressionSetting?
-    /// The snapshot's time (RFC 3339 with offset) instead of now: for imported archives.
+    /// The snapshot's time (RFC 3339 with offset) instead of now: imported archives, `--time`.
     public var time: String?
     /// A dump already on disk (an imported archive's) instead of dumping `database`.
     var existingDump: DatabaseDump?
 
     public init(media: String?, database: DatabaseURL? = nil, tags: [String] = [], host: String? = nil,
-                compression: CompressionSetting? = nil) {
+                compression: CompressionSetting? = nil, time: String? = nil) {
         self.media = media
+        self.time = time
         self.database = database
         self.tags = tags
         self.host = host ?? LockInfo.currentHost

@@ -1,14 +1,21 @@
 import Foundation
 import GRDB
 
-/// The local SQLite copy of all index files of one repository (`$KURA_CACHE/<repo id>/index.sqlite`).
+/// The local SQLite copy of the repository's effective index (`$KURA_CACHE/<repo id>/index.sqlite`).
 ///
 /// It is only a cache: `synchronize(with:)` compares the index files it has loaded with those in
-/// the repository, loads new ones, and rebuilds from scratch when one it loaded is gone. Lookups
-/// go to SQLite, so memory stays bounded whatever the number of chunks.
+/// the repository, loads new ones, and rebuilds from scratch when one it loaded is gone or
+/// superseded (by prune or repair). Lookups go to SQLite, so memory stays bounded whatever the
+/// number of chunks. A chunk may lie in more than one pack (two backups at once); every copy is
+/// recorded, and lookups return one of them.
 public final class IndexCache {
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
     public let path: String
+    /// Index files that failed their checks at the last `synchronize`: left out of the cache;
+    /// `kura verify` reports them and `kura repair index` replaces them.
+    public private(set) var damagedIndexFiles: [ChunkID] = []
+    /// Bumped when the cache's tables change; an older cache is dropped and rebuilt.
+    private static let schemaVersion = 2
 
     public init(path: String) throws {
         self.path = path
@@ -18,39 +25,57 @@ public final class IndexCache {
             database = try DatabaseQueue(path: path, configuration: configuration)
             try database.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS index_files (id BLOB PRIMARY KEY) WITHOUT ROWID;
-                    CREATE TABLE IF NOT EXISTS chunks (
-                        id BLOB PRIMARY KEY, pack BLOB NOT NULL, offset INTEGER NOT NULL,
-                        stored_length INTEGER NOT NULL, plain_length INTEGER NOT NULL, codec INTEGER NOT NULL
-                    ) WITHOUT ROWID;
-                    """)
+                if try Int.fetchOne(db, sql: "PRAGMA user_version") != Self.schemaVersion {
+                    try db.execute(sql: """
+                        DROP TABLE IF EXISTS index_files; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS superseded;
+                        CREATE TABLE index_files (id BLOB PRIMARY KEY) WITHOUT ROWID;
+                        CREATE TABLE superseded (id BLOB PRIMARY KEY) WITHOUT ROWID;
+                        CREATE TABLE chunks (
+                            id BLOB NOT NULL, pack BLOB NOT NULL, offset INTEGER NOT NULL,
+                            stored_length INTEGER NOT NULL, plain_length INTEGER NOT NULL, codec INTEGER NOT NULL,
+                            PRIMARY KEY (id, pack)
+                        ) WITHOUT ROWID;
+                        CREATE INDEX chunks_by_pack ON chunks (pack);
+                        PRAGMA user_version = \(Self.schemaVersion);
+                        """)
+                }
             }
         } catch {
             throw KuraError.io(operation: "cannot open index cache (\(error))", path: path, errno: EIO)
         }
     }
 
-    /// Brings the cache in line with the repository's `index/` folder.
+    /// Brings the cache in line with the repository's `index/` folder: the effective index is
+    /// every index file present that no present index file supersedes.
     public func synchronize(with repository: Repository) throws {
         let present = Set(try repository.listIndexFiles())
-        let loaded = try perform { db in
-            Set(try Data.fetchAll(db, sql: "SELECT id FROM index_files").compactMap { ChunkID(bytes: $0) })
+        var (loaded, superseded) = try perform { db in
+            (Set(try Data.fetchAll(db, sql: "SELECT id FROM index_files").compactMap { ChunkID(bytes: $0) }),
+             Set(try Data.fetchAll(db, sql: "SELECT id FROM superseded").compactMap { ChunkID(bytes: $0) }))
         }
-        if !loaded.isSubset(of: present) {
+        // Only files not seen before can supersede anything new: read their headers.
+        var learned: [ChunkID] = []
+        for id in present.subtracting(loaded).subtracting(superseded).sorted() {
+            learned += try repository.supersededBy(id)
+        }
+        if !learned.isEmpty {
             try perform { db in
-                try db.execute(sql: "DELETE FROM chunks; DELETE FROM index_files")
+                for id in learned { try db.execute(sql: "INSERT OR IGNORE INTO superseded (id) VALUES (?)", arguments: [Data(id.bytes)]) }
             }
-            try load(present.sorted(), from: repository)
-        } else {
-            try load(present.subtracting(loaded).sorted(), from: repository)
+            superseded.formUnion(learned)
         }
-    }
-
-    private func load(_ ids: [ChunkID], from repository: Repository) throws {
-        for id in ids {
-            let index = try repository.readIndexFile(id)
-            try add(index, id: id)
+        let effective = present.subtracting(superseded)
+        if !loaded.isSubset(of: effective) {
+            try perform { db in try db.execute(sql: "DELETE FROM chunks; DELETE FROM index_files") }
+            loaded = []
+        }
+        damagedIndexFiles = []
+        for id in effective.subtracting(loaded).sorted() {
+            do {
+                try add(try repository.readIndexFile(id), id: id)
+            } catch KuraError.integrity {
+                damagedIndexFiles.append(id)
+            }
         }
     }
 
@@ -69,6 +94,9 @@ public final class IndexCache {
                     }
                 }
                 try db.execute(sql: "INSERT OR IGNORE INTO index_files (id) VALUES (?)", arguments: [Data(id.bytes)])
+                for superseded in index.supersedes {
+                    try db.execute(sql: "INSERT OR IGNORE INTO superseded (id) VALUES (?)", arguments: [Data(superseded.bytes)])
+                }
                 return .commit
             }
         }
@@ -77,15 +105,13 @@ public final class IndexCache {
     /// The locations of many chunks at once; ids not in the index are absent from the result.
     public func locations<S: Sequence>(_ ids: S) throws -> [ChunkID: ChunkLocation] where S.Element == ChunkID {
         try perform { db in
-            let statement = try db.cachedStatement(sql: "SELECT pack, offset, stored_length, plain_length, codec FROM chunks WHERE id = ?")
+            let statement = try db.cachedStatement(sql: "SELECT pack, offset, stored_length, plain_length, codec FROM chunks WHERE id = ? LIMIT 1")
             var result: [ChunkID: ChunkLocation] = [:]
             for id in ids where result[id] == nil {
-                guard let row = try Row.fetchOne(statement, arguments: [Data(id.bytes)]) else { continue }
-                let packData: Data = row[0]
-                guard let pack = ChunkID(bytes: packData), let codec = Codec(rawValue: UInt8(row[4] as Int64)) else { continue }
-                result[id] = ChunkLocation(pack: pack, entry: PackEntry(
-                    chunk: id, offset: UInt64(row[1] as Int64), storedLength: UInt32(row[2] as Int64),
-                    plainLength: UInt32(row[3] as Int64), codec: codec))
+                guard let row = try Row.fetchOne(statement, arguments: [Data(id.bytes)]),
+                      let pack = ChunkID(bytes: row[0] as Data),
+                      let entry = Self.entry(id, row, from: 1) else { continue }
+                result[id] = ChunkLocation(pack: pack, entry: entry)
             }
             return result
         }
@@ -94,7 +120,7 @@ public final class IndexCache {
     /// Which of `ids` the index holds.
     public func contained<S: Sequence>(_ ids: S) throws -> Set<ChunkID> where S.Element == ChunkID {
         try perform { db in
-            let statement = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE id = ?")
+            let statement = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE id = ? LIMIT 1")
             var result = Set<ChunkID>()
             for id in ids where try Int.fetchOne(statement, arguments: [Data(id.bytes)]) != nil {
                 result.insert(id)
@@ -103,17 +129,41 @@ public final class IndexCache {
         }
     }
 
-    /// Totals over the whole index: chunk count, stored bytes, plain bytes, pack count.
+    /// Totals over the whole index: distinct chunks, stored bytes, plain bytes, pack count.
     public func totals() throws -> (chunks: Int, stored: Int64, plain: Int64, packs: Int) {
         try perform { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), coalesce(sum(stored_length), 0), coalesce(sum(plain_length), 0), count(DISTINCT pack) FROM chunks
+                SELECT count(DISTINCT id), coalesce(sum(stored_length), 0), coalesce(sum(plain_length), 0), count(DISTINCT pack) FROM chunks
                 """)
             return (row?[0] ?? 0, row?[1] ?? 0, row?[2] ?? 0, row?[3] ?? 0)
         }
     }
 
-    private func perform<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Every pack the index names, in id order.
+    public func packs() throws -> [ChunkID] {
+        try perform { db in
+            try Data.fetchAll(db, sql: "SELECT DISTINCT pack FROM chunks ORDER BY pack").compactMap { ChunkID(bytes: $0) }
+        }
+    }
+
+    /// The index's entries for one pack, in offset order.
+    public func entries(inPack pack: ChunkID) throws -> [PackEntry] {
+        try perform { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, offset, stored_length, plain_length, codec FROM chunks WHERE pack = ? ORDER BY offset
+                """, arguments: [Data(pack.bytes)]).compactMap { row in
+                    ChunkID(bytes: row[0] as Data).flatMap { Self.entry($0, row, from: 1) }
+                }
+        }
+    }
+
+    static func entry(_ id: ChunkID, _ row: Row, from column: Int) -> PackEntry? {
+        guard let codec = Codec(rawValue: UInt8(truncatingIfNeeded: row[column + 3] as Int64)) else { return nil }
+        return PackEntry(chunk: id, offset: UInt64(row[column] as Int64), storedLength: UInt32(truncatingIfNeeded: row[column + 1] as Int64),
+                         plainLength: UInt32(truncatingIfNeeded: row[column + 2] as Int64), codec: codec)
+    }
+
+    func perform<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.writeWithoutTransaction(body)
         } catch let error as KuraError {

@@ -33,6 +33,26 @@ public struct IndexFile: Equatable, Sendable {
         return writer.bytes
     }
 
+    /// Size of the fixed part before the superseded ids: magic, version, count.
+    static let headerSize = 16
+
+    /// The superseded ids from the start of an index file, without decoding its entries; nil when
+    /// the header is not an index file's. `read(offset, count)` returns the file's bytes there.
+    static func supersedes(reading read: (Int, Int) throws -> [UInt8]) rethrows -> [ChunkID]? {
+        let header = try read(0, headerSize)
+        let count: UInt32? = header.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            guard let magic = reader.readBytes(8), Array(magic) == Self.magic,
+                  reader.read(UInt32.self) == Self.version else { return nil }
+            return reader.read(UInt32.self)
+        }
+        guard let count, count < 1 << 24 else { return nil }
+        if count == 0 { return [] }
+        let ids = try read(headerSize, Int(count) * 32)
+        guard ids.count == Int(count) * 32 else { return nil }
+        return stride(from: 0, to: ids.count, by: 32).compactMap { ChunkID(bytes: ids[$0..<($0 + 32)]) }
+    }
+
     /// Decodes an index file; nil when the bytes are not a complete, well-formed index.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> IndexFile? {
         var reader = BinaryReader(bytes)

@@ -1,5 +1,5 @@
 /// Where a chunk lies inside a pack, as written in the pack's trailer and in index files.
-public struct PackEntry: Equatable, Sendable {
+public struct PackEntry: Hashable, Sendable {
     public var chunk: ChunkID
     /// Byte offset of the stored chunk from the start of the pack file.
     public var offset: UInt64
@@ -78,6 +78,27 @@ enum PackFormat {
             guard let entry = decode(&reader), entry.offset >= UInt64(headerSize),
                   entry.offset + UInt64(entry.storedLength) <= dataEnd else { return nil }
             entries.append(entry)
+        }
+        return entries
+    }
+
+    /// Reads and checks the trailer of the pack open at `fd` (of `size` bytes) with two `pread`s;
+    /// an integrity error when the footer, the trailer's digest or an entry's bounds are wrong.
+    static func readTrailer(fd: Int32, size: UInt64, path: String, name: String) throws -> [PackEntry] {
+        guard size >= UInt64(headerSize + footerSize) else { throw KuraError.integrity("pack \(name) is truncated (\(size) bytes)") }
+        var footer = [UInt8](repeating: 0, count: footerSize)
+        try footer.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: Int64(size) - Int64(footerSize), path: path) }
+        guard let (count, digest) = footer.withUnsafeBytes({ entryCount(footer: $0) }),
+              UInt64(count * PackEntry.encodedSize + footerSize + headerSize) <= size else {
+            throw KuraError.integrity("pack \(name) has no valid footer (truncated or damaged)")
+        }
+        let trailerSize = count * PackEntry.encodedSize
+        var trailer = [UInt8](repeating: 0, count: trailerSize)
+        try trailer.withUnsafeMutableBytes {
+            try FileSystem.readFully(fd, into: $0, at: Int64(size) - Int64(footerSize + trailerSize), path: path)
+        }
+        guard let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, packSize: size) }) else {
+            throw KuraError.integrity("pack \(name) has a damaged trailer")
         }
         return entries
     }

@@ -64,9 +64,10 @@ public final class Repository {
         (try? CompressionSetting(parsing: config.compression)) ?? .default
     }
 
-    /// Takes a shared (backup) or exclusive (maintenance) lock.
-    public func lock(exclusive: Bool) throws -> RepositoryLock {
-        try RepositoryLock.acquire(layout, exclusive: exclusive)
+    /// Takes a shared (backup, restore, verify) or exclusive (forget, prune, repair) lock,
+    /// waiting up to `wait` seconds for a conflicting one to go.
+    public func lock(exclusive: Bool, wait: TimeInterval = 0) throws -> RepositoryLock {
+        try RepositoryLock.acquire(layout, exclusive: exclusive, wait: wait)
     }
 
     // MARK: Index
@@ -92,6 +93,21 @@ public final class Repository {
             throw KuraError.integrity("index file \(id.short) is damaged: run 'kura repair index'")
         }
         return index
+    }
+
+    /// The index files that index file `id` supersedes, read from its header only. A file whose
+    /// header is damaged supersedes nothing (verify and repair report it).
+    func supersededBy(_ id: ChunkID) throws -> [ChunkID] {
+        let path = layout.index(id)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
+        defer { Glibc.close(fd) }
+        let ids = try? IndexFile.supersedes { offset, count -> [UInt8] in
+            var bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: Int64(offset), path: path) }
+            return bytes
+        }
+        return ids.flatMap { $0 } ?? []
     }
 
     /// Writes an index file durably and adds it to the local cache; returns its id and size.
@@ -149,5 +165,20 @@ public final class Repository {
             packs += try FileSystem.list(layout.dataDirectory + "/" + folder).compactMap { ChunkID(hex: $0) }
         }
         return packs
+    }
+
+    /// Reads and checks a pack's trailer; also returns the pack's size.
+    public func readPackTrailer(_ id: ChunkID) throws -> (entries: [PackEntry], size: UInt64) {
+        let path = layout.pack(id)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw KuraError.integrity("pack \(id.short) is missing") }
+            throw KuraError.posix("cannot open pack", path)
+        }
+        defer { Glibc.close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
+        let size = UInt64(info.st_size)
+        return (try PackFormat.readTrailer(fd: fd, size: size, path: path, name: id.short), size)
     }
 }

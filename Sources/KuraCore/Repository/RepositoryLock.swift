@@ -45,6 +45,23 @@ public final class RepositoryLock {
 
     deinit { release() }
 
+    /// Takes a lock, retrying for up to `wait` seconds while a conflicting lock is held; then
+    /// throws `.locked` naming the holder.
+    public static func acquire(_ layout: RepositoryLayout, exclusive: Bool, wait: TimeInterval) throws -> RepositoryLock {
+        let deadline = Date().addingTimeInterval(wait)
+        var pause = 0.2
+        while true {
+            do {
+                return try acquire(layout, exclusive: exclusive)
+            } catch KuraError.locked(let holder) {
+                let remaining = deadline.timeIntervalSinceNow
+                guard remaining > 0 else { throw KuraError.locked(holder: holder) }
+                usleep(useconds_t(min(pause, remaining) * 1_000_000))
+                pause = min(pause * 2, 5)
+            }
+        }
+    }
+
     /// Takes a lock, or throws `.locked` naming the holder of a conflicting one.
     public static func acquire(_ layout: RepositoryLayout, exclusive: Bool) throws -> RepositoryLock {
         let info = LockInfo.current(exclusive: exclusive)
@@ -52,7 +69,10 @@ public final class RepositoryLock {
         let temporary = layout.tmpDirectory + "/lock-" + name
         let bytes = try JSONEncoder.kura.encode(info)
         let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw KuraError.posix("cannot create lock", temporary) }
+        guard fd >= 0 else {
+            if errno == EROFS || errno == EACCES { throw KuraError.readOnlyRepository(path: layout.root) }
+            throw KuraError.posix("cannot create lock", temporary)
+        }
         // Lock before publishing, so that nobody ever sees our lock file unlocked.
         flock(fd, LOCK_EX | LOCK_NB)
         do {

@@ -63,6 +63,7 @@ final class FileRestorer {
             }
         }
         Restorer.applyMetadata(entry, at: directory, name: temporary)
+        FaultInjection.step()
         guard renameat(directory, temporary, directory, name) == 0 else {
             let code = errno
             unlinkat(directory, temporary, 0)

@@ -97,6 +97,11 @@ public final class SnapshotReader {
         }
     }
 
+    /// `PRAGMA integrity_check`: empty when the database is sound, else SQLite's findings.
+    public func integrityProblems() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" } }
+    }
+
     /// Runs a read-only query against the snapshot database.
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {

@@ -21,6 +21,12 @@ public enum FileSystem {
         return lstat(path, &info) == 0
     }
 
+    /// The size of a file in bytes; 0 when it cannot be read.
+    static func size(_ path: String) -> Int64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int64(info.st_size) : 0
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
@@ -101,8 +107,16 @@ public enum FileSystem {
         unlink(path)
     }
 
+    /// Deletes a repository file (maintenance only, under the exclusive lock). A file already gone
+    /// is not an error. The caller syncs the directory once a group of deletions is done.
+    static func delete(_ path: String) throws {
+        FaultInjection.step()
+        if unlink(path) != 0 && errno != ENOENT { throw KuraError.posix("cannot delete", path) }
+    }
+
     /// Moves a complete, synced file into place and makes the rename durable.
     static func publish(_ temporary: String, as final: String) throws {
+        FaultInjection.step()
         if rename(temporary, final) != 0 { throw KuraError.posix("cannot rename \(temporary) to", final) }
         try fsyncDirectory(parent(of: final))
     }

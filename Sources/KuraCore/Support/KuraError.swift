@@ -9,6 +9,8 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case repositoryNotEmpty(path: String)
     /// Another process holds a conflicting lock. Exit 11.
     case locked(holder: String)
+    /// The repository cannot be written (read-only filesystem or no permission). Exit 1.
+    case readOnlyRepository(path: String)
     /// A snapshot reference matched nothing. Exit 1.
     case unknownSnapshot(reference: String)
     /// A snapshot id prefix matched more than one snapshot. Exit 1.
@@ -53,6 +55,9 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
             return "\(path) is not empty: 'kura init' only creates a repository in a new or empty directory"
         case .locked(let holder):
             return "repository is locked by \(holder): wait for it to finish, or run 'kura unlock' if that process is gone"
+        case .readOnlyRepository(let path):
+            return "repository \(path) is read-only: backup, forget, prune and repair need write access "
+                + "(restore, export, ls, cat and verify still work)"
         case .unknownSnapshot(let reference):
             return "no snapshot matches '\(reference)': 'kura snapshots' lists them"
         case .ambiguousSnapshot(let reference, let candidates):

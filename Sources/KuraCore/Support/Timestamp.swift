@@ -54,4 +54,26 @@ public enum Timestamp {
         let utc = timegm(&parts)
         return Double(utc) - Double(zoneSign * (zoneHours * 3600 + zoneMinutes * 60)) + fraction
     }
+
+    /// A user-given time (`backup --time`): `YYYY-MM-DD HH:MM:SS` in local time, or RFC 3339 with an
+    /// offset; returned formatted in local time. Nil when it is neither.
+    public static func fromUser(_ text: String) -> String? {
+        if let seconds = parse(text) {
+            let whole = seconds.rounded(.down)
+            return format(seconds: Int(whole), nanoseconds: Int(((seconds - whole) * 1e9).rounded()))
+        }
+        let numbers = text.split(whereSeparator: { "-: T".contains($0) }).compactMap { Int($0) }
+        guard numbers.count == 6 || numbers.count == 5 else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(numbers[0] - 1900)
+        parts.tm_mon = Int32(numbers[1] - 1)
+        parts.tm_mday = Int32(numbers[2])
+        parts.tm_hour = Int32(numbers[3])
+        parts.tm_min = Int32(numbers[4])
+        parts.tm_sec = Int32(numbers.count == 6 ? numbers[5] : 0)
+        parts.tm_isdst = -1
+        let seconds = mktime(&parts)
+        guard seconds != -1 else { return nil }
+        return format(seconds: Int(seconds), nanoseconds: 0)
+    }
 }

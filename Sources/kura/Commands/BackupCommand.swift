@@ -33,6 +33,9 @@ struct BackupCommand: ParsableCommand {
     @Option(help: "Compression for new chunks (default: the repository's).")
     var compression: String?
 
+    @Option(help: ArgumentHelp("Record this time instead of now: 'YYYY-MM-DD HH:MM:SS' (local) or RFC 3339.", valueName: "TIME"))
+    var time: String?
+
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
     var databaseText: String? {
         noDatabase ? nil : database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
@@ -42,19 +45,21 @@ struct BackupCommand: ParsableCommand {
         guard media != nil || databaseText != nil else {
             throw ValidationError("nothing to back up: give --media DIR and/or --database URL")
         }
+        if let time, Timestamp.fromUser(time) == nil {
+            throw ValidationError("--time '\(time)': write it as 'YYYY-MM-DD HH:MM:SS' or RFC 3339")
+        }
     }
 
     func run() throws {
-        let repo = try repository.open()
-        let lock = try repo.lock(exclusive: false)
-        defer { lock.release() }
-        lock.removedStale.forEach(Terminal.notice)
+        let (repo, lock) = try repository.openLocked()
+        defer { lock?.release() }
         let cancellation = CancellationFlag()
         Terminal.cancelOnSignals(cancellation)
         let counter = ProgressCounter()
         let stop = Terminal.startProgress("backed up", counter)
         let options = BackupOptions(media: media, database: try databaseText.map(DatabaseURL.init), tags: tags, host: host,
-                                    compression: try compression.map(CompressionSetting.init(parsing:)))
+                                    compression: try compression.map(CompressionSetting.init(parsing:)),
+                                    time: time.flatMap(Timestamp.fromUser))
         let result: BackupResult
         do {
             result = try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)

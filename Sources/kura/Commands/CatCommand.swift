@@ -14,7 +14,8 @@ struct CatCommand: ParsableCommand {
     var path: String
 
     func run() throws {
-        let repo = try repository.open()
+        let (repo, lock) = try repository.openLocked(readOnly: true)
+        defer { lock?.release() }
         let found = try repo.resolve(snapshot)
         let clean = path.split(separator: "/").joined(separator: "/")
         try Restorer(repository: repo).writeFile(found, path: clean, to: STDOUT_FILENO)

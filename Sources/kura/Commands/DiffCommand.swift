@@ -26,7 +26,8 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let repo = try repository.open()
+        let (repo, lock) = try repository.openLocked(readOnly: true)
+        defer { lock?.release() }
         let a = try repo.openSnapshot(try repo.resolve(first))
         let b = try repo.openSnapshot(try repo.resolve(second))
         var changes: [Change] = []

@@ -31,7 +31,8 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let repo = try repository.open()
+        let (repo, lock) = try repository.openLocked(readOnly: true)
+        defer { lock?.release() }
         let found = try repo.resolve(snapshot)
         let exporter = ArchiveExporter(repository: repo)
         exporter.level = level

@@ -22,7 +22,8 @@ struct FindCommand: ParsableCommand {
     }
 
     func run() throws {
-        let repo = try repository.open()
+        let (repo, lock) = try repository.openLocked(readOnly: true)
+        defer { lock?.release() }
         let matcher = try PathPattern(pattern)
         var matches: [Match] = []
         for snapshot in try repo.snapshots() {

@@ -17,9 +17,8 @@ struct ImportCommand: ParsableCommand {
     var tags: [String] = []
 
     func run() throws {
-        let repo = try repository.open()
-        let lock = try repo.lock(exclusive: false)
-        defer { lock.release() }
+        let (repo, lock) = try repository.openLocked()
+        defer { lock?.release() }
         let cancellation = CancellationFlag()
         Terminal.cancelOnSignals(cancellation)
         var reports: [BackupReport] = []

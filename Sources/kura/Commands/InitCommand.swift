@@ -10,9 +10,16 @@ struct InitCommand: ParsableCommand {
     @Option(help: "Default compression of new chunks: zstd[:1-19], zlib[:1-9] or none.")
     var compression = "zstd:3"
 
+    @Option(help: ArgumentHelp("Target pack size in MiB (1-128).", valueName: "MiB"))
+    var packSize = 16
+
+    func validate() throws {
+        guard (1...128).contains(packSize) else { throw ValidationError("--pack-size must be 1-128 (MiB)") }
+    }
+
     func run() throws {
         let path = try repository.path
-        let config = RepositoryConfig.new(compression: try CompressionSetting(parsing: compression))
+        let config = RepositoryConfig.new(compression: try CompressionSetting(parsing: compression), packSize: packSize << 20)
         let created = try Repository.initialize(at: path, config: config)
         if output.json {
             try Terminal.printJSON(["id": created.config.id, "path": path])

@@ -17,7 +17,8 @@ struct LsCommand: ParsableCommand {
     var long = false
 
     func run() throws {
-        let repo = try repository.open()
+        let (repo, lock) = try repository.openLocked(readOnly: true)
+        defer { lock?.release() }
         let found = try repo.resolve(snapshot)
         let reader = try repo.openSnapshot(found)
         let prefix = path.map { $0.split(separator: "/").joined(separator: "/") }

@@ -50,10 +50,8 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         if isArchive { return try restoreArchive() }
-        let repo = try repository.open()
-        let lock = try repo.lock(exclusive: false)
-        defer { lock.release() }
-        lock.removedStale.forEach(Terminal.notice)
+        let (repo, lock) = try repository.openLocked(readOnly: true)
+        defer { lock?.release() }
         let found = try repo.resolve(snapshot)
         var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
                                          include: try includes.map(PathPattern.init), force: force, safetySnapshot: !noSafetySnapshot)
@@ -110,7 +108,10 @@ extension RestoreCommand {
         var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
                                          include: [], force: force, safetySnapshot: !noSafetySnapshot)
         guard includes.isEmpty else { throw ValidationError("--include works on snapshots; extract an archive whole") }
-        let safetyRepository = (try? repository.path).flatMap { try? Repository.open(at: $0) }
+        // A repository given (--repo / KURA_REPO) receives the pre-restore snapshot, under a shared lock.
+        let safety = (try? repository.path) == nil ? nil : try? repository.openLocked()
+        defer { safety?.1?.release() }
+        let safetyRepository = safety?.0
         if !force && Terminal.inputIsTerminal, case .matches = try restorer.archive.checkHash() {
             let existing = try restorer.conflicts(options)
             if !existing.isEmpty {

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Reads whole packs and checks every chunk in them: the trailer against its digest, each blob
+/// decompressed and its SHA-256 compared with its id. One per thread: it owns its buffers (one
+/// `pread` per pack into a reused buffer) and its decompressor.
+final class PackVerifier {
+    private let repository: Repository
+    private let decompressor = ChunkDecompressor()
+    private var packBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 20, alignment: 64)
+    private var plain = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 64)
+
+    /// What reading one pack found.
+    struct Result {
+        var bytesRead: Int64 = 0
+        var chunksChecked = 0
+        /// Chunks whose stored bytes do not decode to their id.
+        var damagedChunks: [ChunkID] = []
+        /// One line per problem.
+        var problems: [String] = []
+    }
+
+    init(repository: Repository) { self.repository = repository }
+
+    deinit {
+        packBuffer.deallocate()
+        plain.deallocate()
+    }
+
+    /// Reads a whole pack into this verifier's buffer (valid until the next call).
+    func load(_ pack: ChunkID) throws -> UnsafeRawBufferPointer {
+        let path = repository.layout.pack(pack)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw KuraError.integrity("pack \(pack.short) is missing") }
+            throw KuraError.posix("cannot open pack", path)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
+        let size = Int(info.st_size)
+        if packBuffer.count < size {
+            packBuffer.deallocate()
+            packBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+        }
+        let bytes = UnsafeMutableRawBufferPointer(rebasing: packBuffer[0..<size])
+        try FileSystem.readFully(fd, into: bytes, at: 0, path: path)
+        return UnsafeRawBufferPointer(bytes)
+    }
+
+    /// Verifies one pack. `expected` are the index's entries for it: every one must be in the
+    /// trailer and decode to its id; when the pack cannot be read they are all damaged.
+    func verify(_ pack: ChunkID, expected: [PackEntry]) -> Result {
+        var result = Result()
+        let bytes: UnsafeRawBufferPointer
+        do {
+            bytes = try load(pack)
+        } catch {
+            result.problems.append(RepositoryChecker.message(error))
+            result.damagedChunks = expected.map(\.chunk)
+            return result
+        }
+        result.bytesRead = Int64(bytes.count)
+        if SHA256Hasher.hash(bytes) != pack {
+            result.problems.append("pack \(pack.short): its content does not match its name")
+        }
+        let trailer = Self.trailer(bytes)
+        if trailer == nil { result.problems.append("pack \(pack.short) has a damaged trailer") }
+        let inTrailer = Set(trailer ?? [])
+        for entry in expected {
+            guard inTrailer.contains(entry) else {
+                result.problems.append("pack \(pack.short): chunk \(entry.chunk.short) of the index is not in its trailer")
+                result.damagedChunks.append(entry.chunk)
+                continue
+            }
+            result.chunksChecked += 1
+            if !isIntact(entry, in: bytes) {
+                result.problems.append("pack \(pack.short): chunk \(entry.chunk.short) is damaged")
+                result.damagedChunks.append(entry.chunk)
+            }
+        }
+        return result
+    }
+
+    /// True when the blob of `entry` in a loaded pack decodes to the chunk's id.
+    func isIntact(_ entry: PackEntry, in bytes: UnsafeRawBufferPointer) -> Bool {
+        let start = Int(entry.offset), end = start + Int(entry.storedLength)
+        guard start >= PackFormat.headerSize, end <= bytes.count else { return false }
+        let length = Int(entry.plainLength)
+        if plain.count < length {
+            plain.deallocate()
+            plain = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+        }
+        let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
+        return decompressor.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), codec: entry.codec, into: destination)
+            && SHA256Hasher.hash(UnsafeRawBufferPointer(destination)) == entry.chunk
+    }
+
+    /// The trailer entries of a whole pack in memory; nil when footer or trailer are damaged.
+    private static func trailer(_ bytes: UnsafeRawBufferPointer) -> [PackEntry]? {
+        guard bytes.count >= PackFormat.headerSize + PackFormat.footerSize,
+              let (count, digest) = PackFormat.entryCount(footer: UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - PackFormat.footerSize)...])) else {
+            return nil
+        }
+        let trailerEnd = bytes.count - PackFormat.footerSize
+        let trailerStart = trailerEnd - count * PackEntry.encodedSize
+        guard trailerStart >= PackFormat.headerSize else { return nil }
+        return PackFormat.entries(UnsafeRawBufferPointer(rebasing: bytes[trailerStart..<trailerEnd]), digest: digest, packSize: UInt64(bytes.count))
+    }
+}

@@ -1,0 +1,155 @@
+import Dispatch
+import Foundation
+
+/// What `kura verify` checks beyond the structure.
+public struct CheckOptions: Sendable {
+    /// Read every pack (or `subset` of them) and check every chunk's SHA-256.
+    public var readData: Bool
+    public var subset: ReadDataSubset?
+
+    public init(readData: Bool = false, subset: ReadDataSubset? = nil) {
+        self.readData = readData || subset != nil
+        self.subset = subset
+    }
+}
+
+/// Verifies a repository (restic's `check`): config, index files, snapshot records and their
+/// databases, that every referenced chunk is indexed, that every indexed pack exists with a
+/// trailer that agrees, and with `readData` every chunk's content. Damage is named down to the
+/// files and snapshots it costs. Reads only; the caller holds a shared lock.
+public final class RepositoryChecker {
+    private let repository: Repository
+
+    public init(repository: Repository) { self.repository = repository }
+
+    public func check(_ options: CheckOptions, progress: ProgressCounter? = nil,
+                      cancellation: CancellationFlag? = nil) throws -> CheckReport {
+        let started = Date()
+        var report = CheckReport()
+        let index = try repository.index()
+        report.indexFiles = try repository.listIndexFiles().count
+        for id in index.damagedIndexFiles {
+            report.errors.append("index file \(id.short) is damaged: run 'kura repair index'")
+        }
+        let snapshots = checkSnapshots(&report)
+        try cancellation?.check()
+
+        let usage = try ChunkUsage(index: index, snapshots: snapshots) { try self.repository.snapshotDatabasePath($0) }
+        report.referencedChunks = try usage.referencedCount()
+        var bad = Set(try usage.missing())
+        if !bad.isEmpty {
+            report.errors.append("\(bad.count) chunk(s) referenced by snapshots are not in the index: run 'kura repair index'; "
+                                 + "if they stay missing, the files below cannot be restored")
+        }
+
+        let indexPacks = try index.packs()
+        report.packs = indexPacks.count
+        var present: [ChunkID] = []
+        for pack in indexPacks {
+            let expected = try index.entries(inPack: pack)
+            do {
+                let trailer = Set(try repository.readPackTrailer(pack).entries)
+                let unknown = expected.filter { !trailer.contains($0) }
+                if !unknown.isEmpty {
+                    report.errors.append("pack \(pack.short): \(unknown.count) index entries are not in its trailer")
+                    bad.formUnion(unknown.map(\.chunk))
+                }
+                present.append(pack)
+            } catch let error as KuraError {
+                report.errors.append(Self.message(error))
+                bad.formUnion(try usage.liveEntries(inPack: pack).map(\.chunk))
+            }
+        }
+        let known = Set(indexPacks)
+        for pack in try repository.listPacks() where !known.contains(pack) {
+            report.notices.append("pack \(pack.short) is in no index file: left by an interrupted backup ('kura prune' deletes it), "
+                                  + "or its index file was lost ('kura repair index' indexes it again)")
+        }
+        try cancellation?.check()
+
+        if options.readData {
+            let selected = options.subset.map { subset in present.filter(subset.contains) } ?? present
+            report.readDataSubset = options.subset?.description
+            let reading = Date()
+            bad.formUnion(try readData(selected, index: index, report: &report, progress: progress, cancellation: cancellation))
+            report.readDataSeconds = Date().timeIntervalSince(reading)
+        }
+
+        let located = DamageLocator.locate(bad, in: snapshots, repository: repository)
+        report.damagedFiles = located.files
+        for snapshot in located.snapshotsWithDamagedTree {
+            report.errors.append("snapshot \(snapshot.id.short) (\(snapshot.record.time.prefix(19))): chunks of its file list are "
+                                 + "damaged or missing; it cannot be restored or exported")
+        }
+        report.snapshots = snapshots.count
+        report.durationSeconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Reads every snapshot record and database; returns the readable ones.
+    private func checkSnapshots(_ report: inout CheckReport) -> [Snapshot] {
+        var readable: [Snapshot] = []
+        let names = (try? FileSystem.list(repository.layout.snapshotsDirectory)) ?? []
+        for name in names {
+            guard let id = ChunkID(hex: name) else {
+                report.notices.append("snapshots/\(name) is not a snapshot record (ignored)")
+                continue
+            }
+            do {
+                let snapshot = try repository.readSnapshot(id)
+                let problems = try repository.openSnapshot(snapshot).integrityProblems()
+                if problems.isEmpty {
+                    readable.append(snapshot)
+                } else {
+                    report.errors.append("snapshot \(id.short): its database fails integrity_check: \(problems.prefix(3).joined(separator: "; "))")
+                }
+            } catch let error as KuraError {
+                report.errors.append("snapshot \(id.short): \(Self.message(error))")
+            } catch {
+                report.errors.append("snapshot \(id.short): \(error)")
+            }
+        }
+        return readable.sorted { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) }
+    }
+
+    /// Reads `packs` on all cores; returns the chunks found damaged and adds findings to `report`.
+    private func readData(_ packs: [ChunkID], index: IndexCache, report: inout CheckReport,
+                          progress: ProgressCounter?, cancellation: CancellationFlag?) throws -> Set<ChunkID> {
+        let expected = try packs.map { try index.entries(inPack: $0) }
+        let lock = NSLock()
+        var next = 0
+        var results: [PackVerifier.Result] = []
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, packs.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let verifier = PackVerifier(repository: repository)
+            while cancellation?.isCancelled != true {
+                lock.lock()
+                let position = next
+                next += 1
+                lock.unlock()
+                guard position < packs.count else { break }
+                let result = verifier.verify(packs[position], expected: expected[position])
+                progress?.add(files: 1, bytes: result.bytesRead, current: packs[position].short)
+                lock.lock()
+                results.append(result)
+                lock.unlock()
+            }
+        }
+        try cancellation?.check()
+        var damaged = Set<ChunkID>()
+        for result in results {
+            report.packsRead += 1
+            report.bytesRead += result.bytesRead
+            report.chunksRead += result.chunksChecked
+            report.errors += result.problems
+            damaged.formUnion(result.damagedChunks)
+        }
+        return damaged
+    }
+
+    /// A KuraError's text without the "integrity failure: " prefix (the report says it).
+    static func message(_ error: Error) -> String {
+        if case KuraError.integrity(let text) = error { return text }
+        return String(describing: error)
+    }
+}

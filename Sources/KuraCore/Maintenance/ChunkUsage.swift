@@ -1,0 +1,121 @@
+import Foundation
+import GRDB
+
+/// How much of one pack the snapshots still use.
+public struct PackUsage: Equatable, Sendable {
+    public var pack: ChunkID
+    public var entries: Int
+    public var storedBytes: Int64
+    /// Entries that are the live copy of a chunk some snapshot references.
+    public var usedEntries: Int
+    public var usedBytes: Int64
+
+    public var unusedBytes: Int64 { storedBytes - usedBytes }
+    /// Unused share of the pack's stored bytes, 0…1.
+    public var unusedShare: Double { storedBytes == 0 ? 0 : Double(unusedBytes) / Double(storedBytes) }
+}
+
+/// The set of chunks the snapshots reference, kept in temp tables of the index cache's SQLite
+/// connection (spilled to disk when large), so that prune and verify stay within bounded memory
+/// whatever the repository size.
+///
+/// `used` holds every referenced chunk id; `live` maps each referenced chunk that the index holds
+/// to the one pack whose copy is kept (the smallest pack id when a chunk is stored twice).
+public final class ChunkUsage {
+    private let index: IndexCache
+
+    /// Collects the chunks referenced by `snapshots`: each one's tree chunks and, from its snapshot
+    /// database, every entry's chunks. `snapshotDatabase` materializes a snapshot's database
+    /// (from the local cache or the store) and returns its path.
+    public init(index: IndexCache, snapshots: [Snapshot], snapshotDatabase: (Snapshot) throws -> String) throws {
+        self.index = index
+        try index.perform { db in
+            try db.execute(sql: """
+                DROP TABLE IF EXISTS temp.used; DROP TABLE IF EXISTS temp.live;
+                CREATE TEMP TABLE used (id BLOB PRIMARY KEY) WITHOUT ROWID;
+                """)
+        }
+        for snapshot in snapshots {
+            let tree = snapshot.record.tree.chunks.compactMap { ChunkID(hex: $0) }
+            guard tree.count == snapshot.record.tree.chunks.count else {
+                throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id")
+            }
+            try mark(tree)
+            let path = try snapshotDatabase(snapshot)
+            try index.perform { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [path])
+                defer { try? db.execute(sql: "DETACH DATABASE snap") }
+                // Split each entry's chunk list (32 bytes per id) inside SQLite: no row decoding.
+                try db.execute(sql: """
+                    WITH RECURSIVE piece(chunks, start) AS (
+                        SELECT chunks, 1 FROM snap.entries WHERE length(chunks) >= 32
+                        UNION ALL
+                        SELECT chunks, start + 32 FROM piece WHERE start + 32 <= length(chunks)
+                    )
+                    INSERT OR IGNORE INTO temp.used (id) SELECT substr(chunks, start, 32) FROM piece
+                    """)
+            }
+        }
+        try index.perform { db in
+            try db.execute(sql: """
+                CREATE TEMP TABLE live (id BLOB PRIMARY KEY, pack BLOB NOT NULL) WITHOUT ROWID;
+                INSERT INTO temp.live (id, pack) SELECT u.id, min(c.pack) FROM temp.used u JOIN chunks c ON c.id = u.id GROUP BY u.id;
+                CREATE INDEX temp.live_by_pack ON live (pack);
+                """)
+        }
+    }
+
+    deinit {
+        try? index.perform { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.used; DROP TABLE IF EXISTS temp.live") }
+    }
+
+    private func mark(_ ids: [ChunkID]) throws {
+        try index.perform { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.used (id) VALUES (?)")
+            for id in ids { try statement.execute(arguments: [Data(id.bytes)]) }
+        }
+    }
+
+    /// Number of distinct referenced chunks.
+    public func referencedCount() throws -> Int {
+        try index.perform { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.used") ?? 0 }
+    }
+
+    /// Referenced chunks that the index does not hold, up to `limit`.
+    public func missing(limit: Int = 1_000_000) throws -> [ChunkID] {
+        try index.perform { db in
+            try Data.fetchAll(db, sql: """
+                SELECT id FROM temp.used WHERE id NOT IN (SELECT id FROM temp.live) LIMIT ?
+                """, arguments: [limit]).compactMap { ChunkID(bytes: $0) }
+        }
+    }
+
+    /// Every pack of the index with its used and unused share, in pack id order.
+    public func packUsage() throws -> [PackUsage] {
+        try index.perform { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.pack, count(*), sum(c.stored_length), count(l.id),
+                       coalesce(sum(CASE WHEN l.id IS NOT NULL THEN c.stored_length END), 0)
+                FROM chunks c LEFT JOIN temp.live l ON l.id = c.id AND l.pack = c.pack
+                GROUP BY c.pack ORDER BY c.pack
+                """).compactMap { row in
+                    ChunkID(bytes: row[0] as Data).map {
+                        PackUsage(pack: $0, entries: row[1], storedBytes: row[2], usedEntries: row[3], usedBytes: row[4])
+                    }
+                }
+        }
+    }
+
+    /// The entries of `pack` that hold the kept copy of a referenced chunk, in offset order.
+    public func liveEntries(inPack pack: ChunkID) throws -> [PackEntry] {
+        try index.perform { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.id, c.offset, c.stored_length, c.plain_length, c.codec
+                FROM temp.live l JOIN chunks c ON c.id = l.id AND c.pack = l.pack
+                WHERE l.pack = ? ORDER BY c.offset
+                """, arguments: [Data(pack.bytes)]).compactMap { row in
+                    ChunkID(bytes: row[0] as Data).flatMap { IndexCache.entry($0, row, from: 1) }
+                }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import KuraCore
+
+struct PruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete data no snapshot references; repack packs that are mostly unused.",
+        discussion: """
+            Packs with no used chunk are deleted; packs more than --max-unused unused are repacked; packs in
+            no index (left by killed backups) and temp files are removed. Crash-safe at every step: new packs,
+            then new index files, then old index files removed, then old packs. Takes the exclusive lock.
+            """)
+
+    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: ArgumentHelp("Repack packs whose unused share is above this.", valueName: "N%")) var maxUnused = "10%"
+    @Flag(help: "Only show what would be done.") var dryRun = false
+
+    /// Parses `10%` (or `10`) into 0.10.
+    static func parseShare(_ text: String) throws -> Double {
+        let digits = text.hasSuffix("%") ? String(text.dropLast()) : text
+        guard let value = Double(digits), value >= 0, value <= 100 else {
+            throw ValidationError("--max-unused '\(text)': give a percentage from 0% to 100%")
+        }
+        return value / 100
+    }
+
+    func validate() throws { _ = try Self.parseShare(maxUnused) }
+
+    func run() throws {
+        let (repo, lock) = try repository.openLocked(exclusive: !dryRun, readOnly: dryRun)
+        defer { lock?.release() }
+        let cancellation = CancellationFlag()
+        Terminal.cancelOnSignals(cancellation)
+        let counter = ProgressCounter()
+        let stop = Terminal.startProgress("repacked", counter, unit: "packs")
+        let report: PruneReport
+        do {
+            report = try Pruner(repository: repo).prune(PruneOptions(maxUnused: try Self.parseShare(maxUnused), dryRun: dryRun),
+                                                       progress: counter, cancellation: cancellation)
+            stop()
+        } catch {
+            stop()
+            throw error
+        }
+        if output.json {
+            try Terminal.printJSON(report)
+        } else {
+            Self.printText(report)
+        }
+    }
+
+    static func printText(_ report: PruneReport) {
+        let verb = report.dryRun ? "would " : ""
+        print("""
+            \(report.snapshots) snapshots; \(report.packsBefore) packs, \(Format.bytes(report.bytesBefore)) stored, \
+            \(Format.bytes(report.unusedBytesBefore)) unused
+            \(verb)delete \(report.packsDeleted) packs (\(report.unreferencedPacks) in no index), \(verb)repack \(report.packsRepacked) \
+            into \(report.dryRun ? "new" : String(report.packsWritten)) packs
+            \(report.dryRun ? "would free" : "freed") \(Format.bytes(report.bytesFreed)); \(Format.bytes(report.bytesAfter)) stored after, \
+            \(Format.bytes(report.unusedBytesAfter)) of it unused
+            """)
+        if !report.dryRun {
+            print("index: \(report.indexFilesWritten) file(s) written, \(report.indexFilesDeleted) replaced; "
+                  + "\(report.temporaryFilesRemoved) temp file(s) removed in \(String(format: "%.2f", report.durationSeconds)) s")
+        }
+    }
+}
