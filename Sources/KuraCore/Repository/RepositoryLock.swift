@@ -30,12 +30,13 @@ public struct LockInfo: Codable, Equatable, Sendable {
 ///
 /// A lock file on this host whose `flock` is free belongs to a dead process (the kernel releases
 /// `flock`s when a process exits, however it dies): it is removed automatically and reported.
-public final class RepositoryLock {
+public final class RepositoryLock: @unchecked Sendable {
     public let path: String
     public let info: LockInfo
     /// Stale locks removed while acquiring this one, one line each.
     public private(set) var removedStale: [String] = []
     private var fd: Int32
+    private let guardLock = NSLock()
 
     private init(path: String, info: LockInfo, fd: Int32) {
         self.path = path
@@ -101,8 +102,10 @@ public final class RepositoryLock {
         return lock
     }
 
-    /// Releases the lock: removes the file and drops the `flock`. Safe to call twice.
+    /// Releases the lock: removes the file and drops the `flock`. Safe to call twice, from any thread.
     public func release() {
+        guardLock.lock()
+        defer { guardLock.unlock() }
         guard fd >= 0 else { return }
         unlink(path)
         close(fd)
