@@ -132,6 +132,21 @@ import Testing
         #expect(result.failed.isEmpty && result.files == 9)
     }
 
+    /// A copy of the repository from before a prune (same id, so the same local cache) still reads
+    /// its own, older index: a superseding index file counts only where it is present.
+    @Test func anOlderCopyWithTheSameCacheKeepsItsIndex() throws {
+        let (scratch, repository, snapshots, _) = try nights()
+        let copy = scratch.sub("copy")
+        #expect(try Subprocess.run("/bin/cp", ["-a", scratch.sub("repo"), copy]).status == 0)
+        try repository.forget([snapshots[0]])
+        _ = try Pruner(repository: repository).prune(PruneOptions(maxUnused: 0))
+        let old = try Repository.open(at: copy, cacheRoot: scratch.sub("cache"))
+        let result = try restore(old, snapshots[0], to: scratch.sub("out"))
+        #expect(result.failed.isEmpty && result.files == 3)
+        #expect(try RepositoryChecker(repository: old).check(CheckOptions(readData: true)).ok)
+        #expect(try RepositoryChecker(repository: try scratch.reopen()).check(CheckOptions(readData: true)).ok)
+    }
+
     @Test func exclusiveLockExcludesBackupsAndWaits() throws {
         let (scratch, repository, _, _) = try nights()
         let backupLock = try repository.lock(exclusive: false)

@@ -35,7 +35,12 @@ import Testing
 
         @discardableResult
         func kura(_ arguments: String...) throws -> Run {
-            let process = try start(arguments)
+            try run(arguments)
+        }
+
+        /// Runs `kura` to its end, with extra environment variables.
+        func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
+            let process = try start(arguments, environment: extra)
             let stdout = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
             let stderr = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
             process.waitUntilExit()
@@ -44,13 +49,14 @@ import Testing
         }
 
         /// Starts `kura` without waiting for it.
-        func start(_ arguments: [String]) throws -> Process {
+        func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLITests.binary)
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
             environment["KURA_CACHE"] = root + "/cache"
             environment["KURA_REPO"] = repo
+            environment.merge(extra) { $1 }
             process.environment = environment
             let out = Pipe(), err = Pipe()
             process.standardOutput = out

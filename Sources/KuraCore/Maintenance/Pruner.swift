@@ -128,8 +128,10 @@ public final class Pruner {
             report.indexFilesWritten = rewriter.filesWritten
             report.indexFilesDeleted = old.count
         }
-        // 4. Old packs.
-        try deletePacks(delete + repack.map(\.pack) + unreferenced)
+        // 4. Old packs. Never one the new index names: repacking writes the same bytes as a killed
+        //    prune did, so a new pack may have the name of an unreferenced leftover.
+        let indexedNow = Set(keep).union(newPacks.map(\.id))
+        try deletePacks((delete + repack.map(\.pack) + unreferenced).filter { !indexedNow.contains($0) })
         // 5. Temp files of dead processes (no other process runs: we hold the exclusive lock).
         report.temporaryFilesRemoved = try removeTemporaryFiles()
         try index.synchronize(with: repository)

@@ -15,7 +15,7 @@ public final class IndexCache {
     /// `kura verify` reports them and `kura repair index` replaces them.
     public private(set) var damagedIndexFiles: [ChunkID] = []
     /// Bumped when the cache's tables change; an older cache is dropped and rebuilt.
-    private static let schemaVersion = 2
+    private static let schemaVersion = 3
 
     public init(path: String) throws {
         self.path = path
@@ -28,8 +28,10 @@ public final class IndexCache {
                 if try Int.fetchOne(db, sql: "PRAGMA user_version") != Self.schemaVersion {
                     try db.execute(sql: """
                         DROP TABLE IF EXISTS index_files; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS superseded;
+                        DROP TABLE IF EXISTS headers;
                         CREATE TABLE index_files (id BLOB PRIMARY KEY) WITHOUT ROWID;
-                        CREATE TABLE superseded (id BLOB PRIMARY KEY) WITHOUT ROWID;
+                        CREATE TABLE headers (id BLOB PRIMARY KEY) WITHOUT ROWID;
+                        CREATE TABLE superseded (id BLOB NOT NULL, by BLOB NOT NULL, PRIMARY KEY (id, by)) WITHOUT ROWID;
                         CREATE TABLE chunks (
                             id BLOB NOT NULL, pack BLOB NOT NULL, offset INTEGER NOT NULL,
                             stored_length INTEGER NOT NULL, plain_length INTEGER NOT NULL, codec INTEGER NOT NULL,
@@ -46,37 +48,46 @@ public final class IndexCache {
     }
 
     /// Brings the cache in line with the repository's `index/` folder: the effective index is
-    /// every index file present that no present index file supersedes.
+    /// every index file present that no present index file supersedes. (Only a present file's
+    /// word counts: a copy of the repository from before a prune, sharing this cache, still has
+    /// its old index.)
     public func synchronize(with repository: Repository) throws {
         let present = Set(try repository.listIndexFiles())
-        var (loaded, superseded) = try perform { db in
+        let (loaded, headersKnown) = try perform { db in
             (Set(try Data.fetchAll(db, sql: "SELECT id FROM index_files").compactMap { ChunkID(bytes: $0) }),
-             Set(try Data.fetchAll(db, sql: "SELECT id FROM superseded").compactMap { ChunkID(bytes: $0) }))
+             Set(try Data.fetchAll(db, sql: "SELECT id FROM headers").compactMap { ChunkID(bytes: $0) }))
         }
-        // Only files not seen before can supersede anything new: read their headers.
-        var learned: [ChunkID] = []
-        for id in present.subtracting(loaded).subtracting(superseded).sorted() {
-            learned += try repository.supersededBy(id)
+        for id in present.subtracting(headersKnown).sorted() {
+            let superseded = try repository.supersededBy(id)
+            try perform { db in try record(id, supersedes: superseded, in: db) }
         }
-        if !learned.isEmpty {
-            try perform { db in
-                for id in learned { try db.execute(sql: "INSERT OR IGNORE INTO superseded (id) VALUES (?)", arguments: [Data(id.bytes)]) }
+        let superseded = try perform { db in
+            try Row.fetchAll(db, sql: "SELECT id, by FROM superseded").compactMap { row -> ChunkID? in
+                guard let by = ChunkID(bytes: row[1] as Data), present.contains(by) else { return nil }
+                return ChunkID(bytes: row[0] as Data)
             }
-            superseded.formUnion(learned)
         }
         let effective = present.subtracting(superseded)
+        var current = loaded
         if !loaded.isSubset(of: effective) {
             try perform { db in try db.execute(sql: "DELETE FROM chunks; DELETE FROM index_files") }
-            loaded = []
+            current = []
         }
         damagedIndexFiles = []
-        for id in effective.subtracting(loaded).sorted() {
+        for id in effective.subtracting(current).sorted() {
             do {
                 try add(try repository.readIndexFile(id), id: id)
             } catch KuraError.integrity {
                 damagedIndexFiles.append(id)
             }
         }
+    }
+
+    private func record(_ id: ChunkID, supersedes: [ChunkID], in db: Database) throws {
+        for old in supersedes {
+            try db.execute(sql: "INSERT OR IGNORE INTO superseded (id, by) VALUES (?, ?)", arguments: [Data(old.bytes), Data(id.bytes)])
+        }
+        try db.execute(sql: "INSERT OR IGNORE INTO headers (id) VALUES (?)", arguments: [Data(id.bytes)])
     }
 
     /// Records an index file's entries (in one transaction with the file's id).
@@ -94,9 +105,7 @@ public final class IndexCache {
                     }
                 }
                 try db.execute(sql: "INSERT OR IGNORE INTO index_files (id) VALUES (?)", arguments: [Data(id.bytes)])
-                for superseded in index.supersedes {
-                    try db.execute(sql: "INSERT OR IGNORE INTO superseded (id) VALUES (?)", arguments: [Data(superseded.bytes)])
-                }
+                try record(id, supersedes: index.supersedes, in: db)
                 return .commit
             }
         }

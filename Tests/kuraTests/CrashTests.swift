@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+
+/// Crash and fault tests with real processes and real signals (docs/DESIGN.md, "Crash tests").
+/// `KURA_TEST_KILL_AT=N` makes `kura` SIGKILL itself just before its N-th durable step; each
+/// command is killed at every one of its steps, each time on a fresh copy of the same repository.
+@Suite(.serialized) struct CrashTests {
+    typealias Sandbox = CLITests.Sandbox
+
+    static func shell(_ command: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Random files of 100 KB to 900 KB (seeded), so that a backup writes several 1 MiB packs.
+    static func addFiles(_ folder: String, count: Int, seed: Int) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var generator = SeededGenerator(seed: UInt64(seed))
+        for index in 0..<count {
+            let size = Int.random(in: 100_000...900_000, using: &generator)
+            let bytes = (0..<(size / 8)).map { _ in generator.next() }
+            try bytes.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: "\(folder)/file\(seed)-\(index).jpg")) }
+        }
+    }
+
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+        mutating func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+    }
+
+    /// `kura verify --read-data` passes and every snapshot restores equal to `expected[id]`
+    /// (a folder holding the media as it was at that snapshot).
+    func expectHealthy(_ box: Sandbox, repo: String, expected: [String: String], _ context: String) throws {
+        let verify = try box.run(["verify", "--read-data", "--repo", repo])
+        #expect(verify.status == 0, "\(context): verify: \(verify.stdout) \(verify.stderr)")
+        let listing = try box.run(["snapshots", "--json", "--repo", repo])
+        let snapshots = (try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]]) ?? []
+        for snapshot in snapshots {
+            guard let id = snapshot["id"] as? String, let source = expected[id] else {
+                Issue.record("\(context): unexpected snapshot \(snapshot["id"] ?? "?")")
+                continue
+            }
+            let target = box.root + "/check-" + UUID().uuidString
+            let restore = try box.run(["restore", id, "--target", target, "--repo", repo])
+            #expect(restore.status == 0, "\(context): restore \(id): \(restore.stderr)")
+            #expect(Self.shell("diff -r '\(source)' '\(target)/media'") == 0, "\(context): snapshot \(id) differs")
+            try? FileManager.default.removeItem(atPath: target)
+        }
+    }
+
+    func snapshotIDs(_ box: Sandbox, repo: String) throws -> [String] {
+        let listing = try box.run(["snapshots", "--json", "--repo", repo])
+        return ((try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
+    }
+
+    func copy(_ from: String, _ to: String) {
+        #expect(Self.shell("rm -rf '\(to)' && cp -a '\(from)' '\(to)'") == 0)
+    }
+
+    /// Runs `arguments` against copies of `base` killed at step 1, 2, … until a run completes;
+    /// `check(repo, killed)` after each. Returns the number of kill points tried.
+    func killAtEveryStep(_ box: Sandbox, base: String, _ arguments: [String], limit: Int = 80,
+                         check: (String, Bool, Int) throws -> Void) throws -> Int {
+        for step in 1...limit {
+            let repo = box.root + "/repo-kill"
+            copy(base, repo)
+            let run = try box.run(arguments + ["--repo", repo], environment: ["KURA_TEST_KILL_AT": String(step)])
+            if run.status == 0 {
+                try check(repo, false, step)
+                return step - 1
+            }
+            #expect(run.status == 9 || run.status == 137, "step \(step): expected SIGKILL, got \(run.status): \(run.stderr)")
+            try check(repo, true, step)
+        }
+        Issue.record("\(arguments) never completed within \(limit) kill points")
+        return limit
+    }
+
+    @Test func backupKilledAtEveryStep() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["init", "--pack-size", "1"]).status == 0)
+        try Self.addFiles(box.media + "/photos", count: 6, seed: 1)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        let first = try #require(try snapshotIDs(box, repo: box.repo).first)
+        copy(box.media, box.root + "/media-1")
+        try Self.addFiles(box.media + "/photos", count: 16, seed: 2)
+        try FileManager.default.removeItem(atPath: box.media + "/photos/file1-0.jpg")
+        let base = box.root + "/repo-base"
+        copy(box.repo, base)
+
+        let points = try killAtEveryStep(box, base: base, ["backup", "--media", box.media]) { repo, killed, step in
+            let ids = try snapshotIDs(box, repo: repo)
+            var expected = [first: box.root + "/media-1"]
+            if killed {
+                try expectHealthy(box, repo: repo, expected: expected, "backup killed at step \(step)")
+                let next = try box.run(["backup", "--media", box.media, "--repo", repo])
+                #expect(next.status == 0, "next backup: \(next.stderr)")
+            }
+            for id in try snapshotIDs(box, repo: repo) where !ids.contains(id) || !killed { expected[id] = expected[id] ?? box.media }
+            try expectHealthy(box, repo: repo, expected: expected, killed ? "after the next backup" : "completed backup")
+        }
+        print("kill points tried: backup \(points)")
+        #expect(points >= 8, "a backup of 16 files into 1 MiB packs has many durable steps (\(points))")
+    }
+
+    @Test func pruneKilledAtEveryStep() throws {
+        let box = try Sandbox()
+        #expect(try box.run(["init", "--pack-size", "1"]).status == 0)
+        var expected: [String: String] = [:]
+        for night in 1...4 {
+            try Self.addFiles(box.media + "/night\(night)", count: 3, seed: night)
+            if night > 1 { try FileManager.default.removeItem(atPath: box.media + "/night\(night - 1)") }
+            #expect(try box.kura("backup", "--media", box.media).status == 0)
+            copy(box.media, box.root + "/media-\(night)")
+            let ids = try snapshotIDs(box, repo: box.repo)
+            for id in ids where expected[id] == nil { expected[id] = box.root + "/media-\(night)" }
+        }
+        #expect(try box.kura("forget", "--keep-last", "2").status == 0)
+        let kept = try snapshotIDs(box, repo: box.repo)
+        expected = expected.filter { kept.contains($0.key) }
+        let base = box.root + "/repo-base"
+        copy(box.repo, base)
+
+        let points = try killAtEveryStep(box, base: base, ["prune", "--max-unused", "0%"]) { repo, killed, step in
+            try expectHealthy(box, repo: repo, expected: expected, killed ? "prune killed at step \(step)" : "completed prune")
+            if killed {
+                let again = try box.run(["prune", "--max-unused", "0%", "--repo", repo])
+                #expect(again.status == 0, "prune after a killed prune: \(again.stderr)")
+                try expectHealthy(box, repo: repo, expected: expected, "prune after a prune killed at step \(step)")
+            }
+        }
+        print("kill points tried: prune \(points)")
+        #expect(points >= 5, "prune deletes packs and index files: \(points) kill points")
+    }
+
+    @Test func restoreKilledAtEveryStepLeavesNoHalfWrittenFile() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        try Self.addFiles(box.media + "/photos", count: 8, seed: 3)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        var points = 0
+        for step in 1...40 {
+            let target = box.root + "/target-\(step)"
+            let run = try box.run(["restore", "latest", "--target", target], environment: ["KURA_TEST_KILL_AT": String(step)])
+            // Every file under its final name is complete; temp names are '.<name>.kura-<random>'.
+            let enumerator = FileManager.default.enumerator(atPath: target)
+            while let relative = enumerator?.nextObject() as? String {
+                let full = target + "/" + relative
+                guard !relative.contains(".kura-"), !FileManager.default.isDirectory(full), relative.hasPrefix("media/") else { continue }
+                #expect(FileManager.default.contentsEqual(atPath: full, andPath: box.media + "/" + relative.dropFirst(6)),
+                        "step \(step): \(relative) is not complete")
+            }
+            if run.status == 0 {
+                #expect(Self.shell("diff -r '\(box.media)' '\(target)/media'") == 0)
+                break
+            }
+            #expect(run.status == 9 || run.status == 137, "step \(step): \(run.status) \(run.stderr)")
+            points += 1
+            let again = try box.run(["restore", "latest", "--target", target, "--force"])
+            #expect(again.status == 0, "restore after a killed restore: \(again.stderr)")
+            #expect(Self.shell("diff -r -x '*.kura-*' '\(box.media)' '\(target)/media'") == 0, "step \(step)")
+        }
+        print("kill points tried: restore \(points)")
+        #expect(points >= 8, "each restored file is one step: \(points)")
+    }
+
+    @Test func backupKilledAtRandomTimes() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        try box.addBulk(megabytes: 160)
+        var generator = SeededGenerator(seed: 42)
+        for round in 0..<4 {
+            let process = try box.start(["backup", "--media", box.media])
+            usleep(UInt32.random(in: 20_000...400_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let verify = try box.kura("verify", "--read-data")
+            #expect(verify.status == 0, "round \(round): \(verify.stdout) \(verify.stderr)")
+        }
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        try expectHealthy(box, repo: box.repo, expected: Dictionary(uniqueKeysWithValues: try snapshotIDs(box, repo: box.repo).map { ($0, box.media) }),
+                          "after random kills")
+    }
+
+    /// A file-size limit (`ulimit -f`) makes pack writes fail like a full disk.
+    @Test func fileSizeLimitIsAClearErrorAndTheRepositoryStaysIntact() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        let first = try #require(try snapshotIDs(box, repo: box.repo).first)
+        copy(box.media, box.root + "/media-1")
+        try box.addBulk(megabytes: 40)
+        // bash counts ulimit -f in 1024-byte blocks: 4 MiB, less than one 16 MiB pack.
+        let command = "ulimit -f 4096; exec '\(CLITests.binary)' backup --media '\(box.media)'"
+        let run = try box.run(["--version"])  // make sure the binary runs at all
+        #expect(run.status == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", command]
+        process.environment = ProcessInfo.processInfo.environment.merging(["KURA_REPO": box.repo, "KURA_CACHE": box.root + "/cache"]) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(message)")
+        #expect(message.contains("File too large"), "\(message)")
+        #expect(message.split(separator: "\n").count == 1, "one error line: \(message)")
+        try expectHealthy(box, repo: box.repo, expected: [first: box.root + "/media-1"], "after EFBIG")
+    }
+}
+
+extension FileManager {
+    func isDirectory(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+    }
+}
