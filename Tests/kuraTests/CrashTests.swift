@@ -223,6 +223,70 @@ import Testing
     }
 }
 
+/// Faults that need a filesystem of their own: a full disk and a read-only repository, on a
+/// small tmpfs (root only: skipped where `mount` is not allowed).
+enum Tmpfs {
+    /// True when this process may mount a tmpfs (root, and mounts allowed here).
+    static let canMount: Bool = {
+        guard getuid() == 0 else { return false }
+        let probe = NSTemporaryDirectory() + "kura-mount-probe-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        guard CrashTests.shell("mount -t tmpfs -o size=1m tmpfs '\(probe)'") == 0 else { return false }
+        return CrashTests.shell("umount '\(probe)'") == 0
+    }()
+}
+
+@Suite(.serialized, .enabled(if: Tmpfs.canMount)) struct FilesystemFaultTests {
+    typealias Sandbox = CLITests.Sandbox
+
+    @Test func fullDiskIsAClearErrorAndTheRepositoryStaysIntact() throws {
+        let box = try Sandbox()
+        let mountPoint = box.root + "/small"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(CrashTests.shell("mount -t tmpfs -o size=24m tmpfs '\(mountPoint)'") == 0)
+        defer { _ = CrashTests.shell("umount '\(mountPoint)'") }
+        let repo = mountPoint + "/repo"
+        #expect(try box.run(["init", "--repo", repo]).status == 0)
+        #expect(try box.run(["backup", "--repo", repo, "--media", box.media]).status == 0)
+        let first = try #require(try CrashTests().snapshotIDs(box, repo: repo).first)
+        #expect(CrashTests.shell("cp -a '\(box.media)' '\(box.root)/media-1'") == 0)
+        try box.addBulk(megabytes: 48)
+        let full = try box.run(["backup", "--repo", repo, "--media", box.media])
+        #expect(full.status == 1, "\(full.stderr)")
+        #expect(full.stderr.contains("No space left on device"), "\(full.stderr)")
+        #expect(full.stderr.split(separator: "\n").count == 1, "one error line: \(full.stderr)")
+        // Intact: verifies, the first snapshot restores, prune frees the dead backup's packs.
+        try CrashTests().expectHealthy(box, repo: repo, expected: [first: box.root + "/media-1"], "after ENOSPC")
+        #expect(try box.run(["prune", "--repo", repo]).status == 0)
+        #expect(try box.run(["verify", "--read-data", "--repo", repo]).status == 0)
+    }
+
+    @Test func readOnlyRepositoryRefusesWritersAndServesReaders() throws {
+        let box = try Sandbox()
+        let mountPoint = box.root + "/ro"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(CrashTests.shell("mount -t tmpfs -o size=16m tmpfs '\(mountPoint)'") == 0)
+        defer { _ = CrashTests.shell("umount '\(mountPoint)'") }
+        let repo = mountPoint + "/repo"
+        #expect(try box.run(["init", "--repo", repo]).status == 0)
+        #expect(try box.run(["backup", "--repo", repo, "--media", box.media]).status == 0)
+        #expect(CrashTests.shell("mount -o remount,ro '\(mountPoint)'") == 0)
+
+        for writer in [["backup", "--media", box.media], ["prune"], ["forget", "--keep-last", "1"], ["repair", "index"]] {
+            let run = try box.run(writer + ["--repo", repo])
+            #expect(run.status == 1, "\(writer): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("is read-only"), "\(writer): \(run.stderr)")
+        }
+        for reader in [["snapshots"], ["ls", "latest"], ["cat", "latest", "media/photo.jpg"], ["verify", "--read-data"],
+                       ["restore", "latest", "--target", box.root + "/out"], ["export", "latest", "--output", box.root + "/exports"]] {
+            let run = try box.run(reader + ["--repo", repo])
+            #expect(run.status == 0, "\(reader): \(run.status) \(run.stderr)")
+        }
+        #expect(CrashTests.shell("diff -r '\(box.media)' '\(box.root)/out/media'") == 0)
+    }
+}
+
 extension FileManager {
     func isDirectory(_ path: String) -> Bool {
         var directory: ObjCBool = false
