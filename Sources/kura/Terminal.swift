@@ -67,6 +67,18 @@ enum Terminal {
         }
     }
 
+    /// Runs long work with Ctrl-C/SIGTERM turned into cancellation and, when `shown` and stderr is
+    /// a terminal, a progress line that is cleared when the work ends, however it ends.
+    static func withProgress<T>(_ verb: String, unit: String = "files", shown: Bool = true,
+                                _ body: (ProgressCounter, CancellationFlag) throws -> T) rethrows -> T {
+        let cancellation = CancellationFlag()
+        cancelOnSignals(cancellation)
+        let counter = ProgressCounter()
+        let stop = shown ? startProgress(verb, counter, unit: unit) : {}
+        defer { stop() }
+        return try body(counter, cancellation)
+    }
+
     /// Ctrl-C and SIGTERM set `flag`; the library then stops cleanly and the command exits 130.
     static func cancelOnSignals(_ flag: CancellationFlag) {
         for signalNumber in [SIGINT, SIGTERM] {

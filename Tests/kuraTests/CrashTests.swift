@@ -240,15 +240,22 @@ enum Tmpfs {
 @Suite(.serialized, .enabled(if: Tmpfs.canMount)) struct FilesystemFaultTests {
     typealias Sandbox = CLITests.Sandbox
 
+    /// Mounts a tmpfs of `megabytes` in the sandbox, creates `repo` on it and backs the media up;
+    /// returns the mount point (the caller unmounts it).
+    func backedUpOnTmpfs(_ box: Sandbox, megabytes: Int) throws -> String {
+        let mountPoint = box.root + "/tmpfs"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(CrashTests.shell("mount -t tmpfs -o size=\(megabytes)m tmpfs '\(mountPoint)'") == 0)
+        #expect(try box.run(["init", "--repo", mountPoint + "/repo"]).status == 0)
+        #expect(try box.run(["backup", "--repo", mountPoint + "/repo", "--media", box.media]).status == 0)
+        return mountPoint
+    }
+
     @Test func fullDiskIsAClearErrorAndTheRepositoryStaysIntact() throws {
         let box = try Sandbox()
-        let mountPoint = box.root + "/small"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        #expect(CrashTests.shell("mount -t tmpfs -o size=24m tmpfs '\(mountPoint)'") == 0)
+        let mountPoint = try backedUpOnTmpfs(box, megabytes: 24)
         defer { _ = CrashTests.shell("umount '\(mountPoint)'") }
         let repo = mountPoint + "/repo"
-        #expect(try box.run(["init", "--repo", repo]).status == 0)
-        #expect(try box.run(["backup", "--repo", repo, "--media", box.media]).status == 0)
         let first = try #require(try CrashTests().snapshotIDs(box, repo: repo).first)
         #expect(CrashTests.shell("cp -a '\(box.media)' '\(box.root)/media-1'") == 0)
         try box.addBulk(megabytes: 48)
@@ -264,13 +271,9 @@ enum Tmpfs {
 
     @Test func readOnlyRepositoryRefusesWritersAndServesReaders() throws {
         let box = try Sandbox()
-        let mountPoint = box.root + "/ro"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        #expect(CrashTests.shell("mount -t tmpfs -o size=16m tmpfs '\(mountPoint)'") == 0)
+        let mountPoint = try backedUpOnTmpfs(box, megabytes: 16)
         defer { _ = CrashTests.shell("umount '\(mountPoint)'") }
         let repo = mountPoint + "/repo"
-        #expect(try box.run(["init", "--repo", repo]).status == 0)
-        #expect(try box.run(["backup", "--repo", repo, "--media", box.media]).status == 0)
         #expect(CrashTests.shell("mount -o remount,ro '\(mountPoint)'") == 0)
 
         for writer in [["backup", "--media", box.media], ["prune"], ["forget", "--keep-last", "1"], ["repair", "index"]] {

@@ -53,20 +53,11 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let (repo, lock) = try repository.openLocked()
         defer { lock?.release() }
-        let cancellation = CancellationFlag()
-        Terminal.cancelOnSignals(cancellation)
-        let counter = ProgressCounter()
-        let stop = Terminal.startProgress("backed up", counter)
         let options = BackupOptions(media: media, database: try databaseText.map(DatabaseURL.init), tags: tags, host: host,
                                     compression: try compression.map(CompressionSetting.init(parsing:)),
                                     time: time.flatMap(Timestamp.fromUser))
-        let result: BackupResult
-        do {
-            result = try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
-            stop()
-        } catch {
-            stop()
-            throw error
+        let result = try Terminal.withProgress("backed up") { counter, cancellation in
+            try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
         }
         result.notices.forEach(Terminal.notice)
         for path in result.unreadable { Terminal.notice("could not read \(path.path): \(path.reason)") }

@@ -36,19 +36,10 @@ struct ExportCommand: ParsableCommand {
         let found = try repo.resolve(snapshot)
         let exporter = ArchiveExporter(repository: repo)
         exporter.level = level
-        let cancellation = CancellationFlag()
-        Terminal.cancelOnSignals(cancellation)
         let toStdout = output == "-"
-        let counter = ProgressCounter()
-        let stop = toStdout ? {} : Terminal.startProgress("exported", counter)
-        let result: ExportResult
-        do {
-            result = try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,
-                                         cancellation: cancellation)
-            stop()
-        } catch {
-            stop()
-            throw error
+        let result = try Terminal.withProgress("exported", shown: !toStdout) { counter, cancellation in
+            try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,
+                                cancellation: cancellation)
         }
         let json = result.manifest.encoded()
         if toStdout {

@@ -32,18 +32,9 @@ struct PruneCommand: ParsableCommand {
     func run() throws {
         let (repo, lock) = try repository.openLocked(exclusive: !dryRun, readOnly: dryRun)
         defer { lock?.release() }
-        let cancellation = CancellationFlag()
-        Terminal.cancelOnSignals(cancellation)
-        let counter = ProgressCounter()
-        let stop = Terminal.startProgress("repacked", counter, unit: "packs")
-        let report: PruneReport
-        do {
-            report = try Pruner(repository: repo).prune(PruneOptions(maxUnused: try Self.parseShare(maxUnused), dryRun: dryRun),
-                                                       progress: counter, cancellation: cancellation)
-            stop()
-        } catch {
-            stop()
-            throw error
+        let options = PruneOptions(maxUnused: try Self.parseShare(maxUnused), dryRun: dryRun)
+        let report = try Terminal.withProgress("repacked", unit: "packs") { counter, cancellation in
+            try Pruner(repository: repo).prune(options, progress: counter, cancellation: cancellation)
         }
         if output.json {
             try Terminal.printJSON(report)

@@ -67,17 +67,8 @@ struct RestoreCommand: ParsableCommand {
                 options.force = true
             }
         }
-        let cancellation = CancellationFlag()
-        Terminal.cancelOnSignals(cancellation)
-        let counter = ProgressCounter()
-        let stop = Terminal.startProgress("restored", counter)
-        let result: SiteRestoreResult
-        do {
-            result = try restorer.restore(found, options, progress: counter, cancellation: cancellation)
-            stop()
-        } catch {
-            stop()
-            throw error
+        let result = try Terminal.withProgress("restored") { counter, cancellation in
+            try restorer.restore(found, options, progress: counter, cancellation: cancellation)
         }
         let trees = [result.tree, result.media].compactMap { $0 }
         for failure in trees.flatMap(\.failed) { Terminal.error("not restored: \(failure.path): \(failure.reason)") }

@@ -43,17 +43,8 @@ struct VerifyCommand: ParsableCommand {
         let (repo, lock) = try repository.openLocked(readOnly: true)
         defer { lock?.release() }
         let options = CheckOptions(readData: readData, subset: try readDataSubset.map { try ReadDataSubset(parsing: $0) })
-        let cancellation = CancellationFlag()
-        Terminal.cancelOnSignals(cancellation)
-        let counter = ProgressCounter()
-        let stop = options.readData ? Terminal.startProgress("read", counter, unit: "packs") : {}
-        let report: CheckReport
-        do {
-            report = try RepositoryChecker(repository: repo).check(options, progress: counter, cancellation: cancellation)
-            stop()
-        } catch {
-            stop()
-            throw error
+        let report = try Terminal.withProgress("read", unit: "packs", shown: options.readData) { counter, cancellation in
+            try RepositoryChecker(repository: repo).check(options, progress: counter, cancellation: cancellation)
         }
         if output.json {
             try Terminal.printJSON(report)
