@@ -238,4 +238,49 @@ import Testing
         #expect(try box.kura("unlock").status == 0)
         #expect(try box.kura("backup", "--media", box.media).status == 0)
     }
+
+    @Test func lifecycleCommandsAnswerInJSONWithTheirExitCodes() throws {
+        let box = try Sandbox()
+        try box.kura("init")
+        #expect(try box.kura("backup", "--media", box.media, "--time", "2026-03-01 02:00:00").status == 0)
+        try Data("new".utf8).write(to: URL(fileURLWithPath: box.media + "/new.jpg"))
+        #expect(try box.kura("backup", "--media", box.media, "--time", "2026-03-02 02:00:00").status == 0)
+
+        let noPolicy = try box.kura("forget")
+        #expect(noPolicy.status == 2 && noPolicy.stderr.contains("no policy"))
+        let dryRun = try box.kura("forget", "--keep-last", "1", "--dry-run", "--json")
+        let plan = try JSONSerialization.jsonObject(with: Data(dryRun.stdout.utf8)) as? [String: Any]
+        let group = (plan?["groups"] as? [[String: Any]])?.first
+        #expect((group?["keep"] as? [[String: Any]])?.first?["reasons"] as? [String] == ["last snapshot"])
+        #expect(((group?["remove"] as? [[String: Any]])?.first?["time"] as? String)?.hasPrefix("2026-03-01T02:00:00") == true)
+        #expect(try box.kura("snapshots", "--json").stdout.components(separatedBy: "\"short_id\"").count == 3, "dry run removes nothing")
+
+        let healthy = try box.kura("verify", "--read-data", "--json")
+        #expect(healthy.status == 0)
+        #expect((try JSONSerialization.jsonObject(with: Data(healthy.stdout.utf8)) as? [String: Any])?["ok"] as? Bool == true)
+        // Damage every pack in the middle of its data: verify --read-data says so with 12.
+        let data = box.repo + "/data"
+        for folder in try FileManager.default.contentsOfDirectory(atPath: data) {
+            for pack in try FileManager.default.contentsOfDirectory(atPath: data + "/" + folder) {
+                let handle = try FileHandle(forUpdating: URL(fileURLWithPath: data + "/" + folder + "/" + pack))
+                try handle.seek(toOffset: 17)
+                let byte = try handle.read(upToCount: 1) ?? Data([0])
+                try handle.seek(toOffset: 17)
+                try handle.write(contentsOf: Data([byte[0] ^ 0xff]))
+                try handle.close()
+            }
+        }
+        let damaged = try box.kura("verify", "--read-data", "--json")
+        #expect(damaged.status == 12)
+        let report = try JSONSerialization.jsonObject(with: Data(damaged.stdout.utf8)) as? [String: Any]
+        #expect(report?["ok"] as? Bool == false && !((report?["errors"] as? [String]) ?? []).isEmpty)
+        #expect(try box.kura("verify").status == 0, "the structure is intact; only --read-data sees the bytes")
+
+        // A lock held elsewhere: --retry-lock waits, then exit 11.
+        let lock = #"{"exclusive":true,"host":"another-host","pid":1,"time":"2026-01-01T00:00:00.000000000+00:00","user":"x"}"#
+        try Data(lock.utf8).write(to: URL(fileURLWithPath: box.repo + "/locks/held"))
+        let started = Date()
+        let waited = try box.kura("prune", "--retry-lock", "1s")
+        #expect(waited.status == 11 && Date().timeIntervalSince(started) >= 1)
+    }
 }
