@@ -22,10 +22,11 @@ enum DamageLocator {
                 damagedTrees.append(snapshot)
             }
             // A file list that is cached locally still names the files, even when its chunks are damaged.
-            guard let reader = try? repository.openSnapshot(snapshot) else { continue }
-            try? reader.forEachEntry { entry in
-                guard entry.chunks.contains(where: damaged.contains) else { return }
-                byPath[entry.path, default: []].append(snapshot.id.short)
+            try? repository.withSnapshotDatabase(snapshot) { path in
+                try SnapshotReader(path: path).forEachEntry { entry in
+                    guard entry.chunks.contains(where: damaged.contains) else { return }
+                    byPath[entry.path, default: []].append(snapshot.id.short)
+                }
             }
         }
         return (byPath.keys.sorted().map { DamagedFile(path: $0, snapshots: byPath[$0] ?? []) }, damagedTrees)

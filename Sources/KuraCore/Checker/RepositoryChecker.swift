@@ -31,10 +31,10 @@ public final class RepositoryChecker {
         for id in index.damagedIndexFiles {
             report.errors.append("index file \(id.short) is damaged: run 'kura repair index'")
         }
-        let snapshots = checkSnapshots(&report)
+        let usage = try ChunkUsage(index: index)
+        let snapshots = checkSnapshots(&report, usage: usage)
+        try usage.finish()
         try cancellation?.check()
-
-        let usage = try ChunkUsage(index: index, snapshots: snapshots) { try self.repository.snapshotDatabasePath($0) }
         report.referencedChunks = try usage.referencedCount()
         var bad = Set(try usage.missing())
         if !bad.isEmpty {
@@ -86,8 +86,9 @@ public final class RepositoryChecker {
         return report
     }
 
-    /// Reads every snapshot record and database; returns the readable ones.
-    private func checkSnapshots(_ report: inout CheckReport) -> [Snapshot] {
+    /// Reads every snapshot record and database (integrity_check) and adds the readable ones
+    /// chunks to `usage`; returns the readable snapshots, oldest first.
+    private func checkSnapshots(_ report: inout CheckReport, usage: ChunkUsage) -> [Snapshot] {
         var readable: [Snapshot] = []
         let names = (try? FileSystem.list(repository.layout.snapshotsDirectory)) ?? []
         for name in names {
@@ -97,16 +98,18 @@ public final class RepositoryChecker {
             }
             do {
                 let snapshot = try repository.readSnapshot(id)
-                let problems = try repository.openSnapshot(snapshot).integrityProblems()
+                let problems = try repository.withSnapshotDatabase(snapshot) { path -> [String] in
+                    let problems = try SnapshotReader(path: path).integrityProblems()
+                    if problems.isEmpty { try usage.add(snapshot, databasePath: path) }
+                    return problems
+                }
                 if problems.isEmpty {
                     readable.append(snapshot)
                 } else {
                     report.errors.append("snapshot \(id.short): its database fails integrity_check: \(problems.prefix(3).joined(separator: "; "))")
                 }
-            } catch let error as KuraError {
-                report.errors.append("snapshot \(id.short): \(Self.message(error))")
             } catch {
-                report.errors.append("snapshot \(id.short): \(error)")
+                report.errors.append("snapshot \(id.short): \(Self.message(error))")
             }
         }
         return readable.sorted { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) }

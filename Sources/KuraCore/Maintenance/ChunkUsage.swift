@@ -24,10 +24,8 @@ public struct PackUsage: Equatable, Sendable {
 public final class ChunkUsage {
     private let index: IndexCache
 
-    /// Collects the chunks referenced by `snapshots`: each one's tree chunks and, from its snapshot
-    /// database, every entry's chunks. `snapshotDatabase` materializes a snapshot's database
-    /// (from the local cache or the store) and returns its path.
-    public init(index: IndexCache, snapshots: [Snapshot], snapshotDatabase: (Snapshot) throws -> String) throws {
+    /// Starts an empty set; `add` each snapshot, then `finish()`.
+    public init(index: IndexCache) throws {
         self.index = index
         try index.perform { db in
             try db.execute(sql: """
@@ -35,29 +33,37 @@ public final class ChunkUsage {
                 CREATE TEMP TABLE used (id BLOB PRIMARY KEY) WITHOUT ROWID;
                 """)
         }
-        for snapshot in snapshots {
-            let tree = snapshot.record.tree.chunks.compactMap { ChunkID(hex: $0) }
-            guard tree.count == snapshot.record.tree.chunks.count else {
-                throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id")
-            }
-            try mark(tree)
-            let path = try snapshotDatabase(snapshot)
-            try index.perform { db in
-                try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [path])
-                defer { try? db.execute(sql: "DETACH DATABASE snap") }
-                // Split each entry's chunk list (32 bytes per id) inside SQLite: no row decoding.
-                try db.execute(sql: """
-                    WITH RECURSIVE piece(chunks, start) AS (
-                        SELECT chunks, 1 FROM snap.entries WHERE length(chunks) >= 32
-                        UNION ALL
-                        SELECT chunks, start + 32 FROM piece WHERE start + 32 <= length(chunks)
-                    )
-                    INSERT OR IGNORE INTO temp.used (id) SELECT substr(chunks, start, 32) FROM piece
-                    """)
-            }
+    }
+
+    /// Adds the chunks a snapshot references: its tree chunks and, from its snapshot database at
+    /// `databasePath` (already checked to be one), every entry's chunks.
+    public func add(_ snapshot: Snapshot, databasePath: String) throws {
+        let tree = snapshot.record.tree.chunks.compactMap { ChunkID(hex: $0) }
+        guard tree.count == snapshot.record.tree.chunks.count else {
+            throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id")
         }
         try index.perform { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.used (id) VALUES (?)")
+            for id in tree { try statement.execute(arguments: [Data(id.bytes)]) }
+            try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [databasePath])
+            defer { try? db.execute(sql: "DETACH DATABASE snap") }
+            // Split each entry's chunk list (32 bytes per id) inside SQLite: no row decoding.
             try db.execute(sql: """
+                WITH RECURSIVE piece(chunks, start) AS (
+                    SELECT chunks, 1 FROM snap.entries WHERE length(chunks) >= 32
+                    UNION ALL
+                    SELECT chunks, start + 32 FROM piece WHERE start + 32 <= length(chunks)
+                )
+                INSERT OR IGNORE INTO temp.used (id) SELECT substr(chunks, start, 32) FROM piece
+                """)
+        }
+    }
+
+    /// Resolves which copy of each referenced chunk is the live one. Call after the last `add`.
+    public func finish() throws {
+        try index.perform { db in
+            try db.execute(sql: """
+                DROP TABLE IF EXISTS temp.live;
                 CREATE TEMP TABLE live (id BLOB PRIMARY KEY, pack BLOB NOT NULL) WITHOUT ROWID;
                 INSERT INTO temp.live (id, pack) SELECT u.id, min(c.pack) FROM temp.used u JOIN chunks c ON c.id = u.id GROUP BY u.id;
                 CREATE INDEX temp.live_by_pack ON live (pack);
@@ -67,13 +73,6 @@ public final class ChunkUsage {
 
     deinit {
         try? index.perform { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.used; DROP TABLE IF EXISTS temp.live") }
-    }
-
-    private func mark(_ ids: [ChunkID]) throws {
-        try index.perform { db in
-            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.used (id) VALUES (?)")
-            for id in ids { try statement.execute(arguments: [Data(id.bytes)]) }
-        }
     }
 
     /// Number of distinct referenced chunks.

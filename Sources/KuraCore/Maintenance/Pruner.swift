@@ -38,10 +38,15 @@ public final class Pruner {
         }
         let snapshots = try repository.snapshots()
         report.snapshots = snapshots.count
-        let usage = try ChunkUsage(index: index, snapshots: snapshots) { snapshot in
-            _ = try self.repository.openSnapshot(snapshot)
-            return try self.repository.snapshotDatabasePath(snapshot)
+        let usage = try ChunkUsage(index: index)
+        for snapshot in snapshots {
+            try cancellation?.check()
+            try repository.withSnapshotDatabase(snapshot) { path in
+                _ = try SnapshotReader(path: path)  // refuses a file that is not a snapshot database
+                try usage.add(snapshot, databasePath: path)
+            }
         }
+        try usage.finish()
         let missing = try usage.missing(limit: 5)
         if !missing.isEmpty {
             throw KuraError.integrity("chunks referenced by snapshots are missing (\(missing.map(\.short).joined(separator: ", "))…): "

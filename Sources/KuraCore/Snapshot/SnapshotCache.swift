@@ -4,17 +4,41 @@ extension Repository {
     /// The local path of a snapshot's database, fetching it from the chunk store into the cache
     /// when it is not there yet (every chunk verified as it is read).
     public func snapshotDatabasePath(_ snapshot: Snapshot) throws -> String {
-        let path = cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite"
+        let path = cachedSnapshotDatabasePath(snapshot)
         if FileSystem.exists(path) { return path }
+        let temporary = path + ".tmp-" + FileSystem.randomName()
+        defer { unlink(temporary) }
+        try materializeSnapshotDatabase(snapshot, at: temporary)
+        if rename(temporary, path) != 0 { throw KuraError.posix("cannot rename", temporary) }
+        return path
+    }
+
+    /// Calls `body` with the path of a snapshot's database: the cached copy when there is one,
+    /// else a temp copy fetched from the store and deleted afterwards. For scans over every
+    /// snapshot (verify, prune), so that the cache does not grow with the number of snapshots.
+    public func withSnapshotDatabase<T>(_ snapshot: Snapshot, _ body: (String) throws -> T) throws -> T {
+        let cached = cachedSnapshotDatabasePath(snapshot)
+        if FileSystem.exists(cached) { return try body(cached) }
+        let temporary = cached + ".scan-" + FileSystem.randomName()
+        defer { unlink(temporary) }
+        try materializeSnapshotDatabase(snapshot, at: temporary)
+        return try body(temporary)
+    }
+
+    private func cachedSnapshotDatabasePath(_ snapshot: Snapshot) -> String {
+        cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite"
+    }
+
+    /// Writes a snapshot's database to `path` from its chunks, each one verified.
+    private func materializeSnapshotDatabase(_ snapshot: Snapshot, at path: String) throws {
         let chunks = try snapshot.record.tree.chunks.map { hex -> ChunkID in
             guard let id = ChunkID(hex: hex) else { throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id") }
             return id
         }
         let locations = try index().locations(chunks)
-        let temporary = path + ".tmp-" + FileSystem.randomName()
-        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw KuraError.posix("cannot create", temporary) }
-        defer { Glibc.close(fd); unlink(temporary) }
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw KuraError.posix("cannot create", path) }
+        defer { Glibc.close(fd) }
         let reader = ChunkReader(layout: layout)
         let decompressor = ChunkDecompressor()
         var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
@@ -27,14 +51,12 @@ extension Repository {
             let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(location.entry.plainLength), alignment: 64)
             defer { plain.deallocate() }
             try reader.read(location, into: plain, scratch: &scratch, decompressor: decompressor)
-            try FileSystem.writeFully(fd, UnsafeRawBufferPointer(plain), path: temporary)
+            try FileSystem.writeFully(fd, UnsafeRawBufferPointer(plain), path: path)
             written += Int64(plain.count)
         }
         guard written == snapshot.record.tree.size else {
             throw KuraError.integrity("snapshot \(snapshot.id.short): database is \(written) bytes, expected \(snapshot.record.tree.size)")
         }
-        if rename(temporary, path) != 0 { throw KuraError.posix("cannot rename", temporary) }
-        return path
     }
 
     /// Opens a snapshot's database for reading.
