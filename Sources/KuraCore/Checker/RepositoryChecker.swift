@@ -86,7 +86,7 @@ public final class RepositoryChecker {
         return report
     }
 
-    /// Reads every snapshot record and database (integrity_check) and adds the readable ones
+    /// Reads every snapshot record and database (integrity_check) and adds the readable ones'
     /// chunks to `usage`; returns the readable snapshots, oldest first.
     private func checkSnapshots(_ report: inout CheckReport, usage: ChunkUsage) -> [Snapshot] {
         var readable: [Snapshot] = []
