@@ -21,7 +21,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
 
     public init(_ text: String) throws {
         self.text = text
-        if text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") {
+        if text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") || text.hasPrefix("host=") || text.hasPrefix("dbname=") {
             engine = .postgresql
             path = nil
         } else if text.hasPrefix("sqlite://") {
@@ -37,6 +37,20 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         } else {
             throw KuraError.invalidArgument("'\(text)' is not a database URL: use postgresql://user@host/db or sqlite:///path/db.sqlite3")
         }
+    }
+
+    /// The same PostgreSQL server and credentials with another database (a libpq keyword/value
+    /// string inside, so that a password given in the original URL still works).
+    func replacingDatabase(with name: String) throws -> DatabaseURL {
+        guard engine == .postgresql else { throw KuraError.invalidArgument("\(self) is not a PostgreSQL URL") }
+        let parameters = try PostgresParameters(url: self).with(database: name)
+        return DatabaseURL(engine: .postgresql, text: parameters.connectionString, path: nil)
+    }
+
+    private init(engine: DatabaseEngine, text: String, path: String?) {
+        self.engine = engine
+        self.text = text
+        self.path = path
     }
 
     /// The database's name: PostgreSQL's database, or the SQLite file name without extension

@@ -24,6 +24,8 @@ final class PostgresConnection {
             PQfinish(connection)
             throw KuraError.database("cannot connect to \(parameters.redacted): \(reason)")
         }
+        // Server notices ("does not exist, skipping") are not for the user: Kura reports what matters.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         // Assigned only once connected: a throwing initializer whose properties are all set runs deinit.
         self.connection = connection
     }

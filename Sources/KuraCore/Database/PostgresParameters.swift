@@ -36,6 +36,14 @@ struct PostgresParameters {
         return copy
     }
 
+    /// The parameters as a libpq keyword/value connection string (`host='…' dbname='…'`).
+    var connectionString: String {
+        values.keys.sorted().map { key in
+            let value = (values[key] ?? "").replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            return "\(key)='\(value)'"
+        }.joined(separator: " ")
+    }
+
     /// `PG*` variables for a child process; other `PG*` variables of ours are kept unless set here.
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment

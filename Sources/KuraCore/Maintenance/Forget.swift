@@ -1,11 +1,13 @@
 extension Repository {
-    /// Deletes snapshot records (the caller holds the exclusive lock), durably, and their cached
-    /// databases. Their data stays in packs until `prune`.
+    /// Deletes snapshot records (the caller holds the exclusive lock), durably, then their
+    /// verification records and cached databases. Their data stays in packs until `prune`.
     public func forget(_ snapshots: [Snapshot]) throws {
+        guard !snapshots.isEmpty else { return }
         for snapshot in snapshots {
             try FileSystem.delete(layout.snapshot(snapshot.id))
         }
         try FileSystem.fsyncDirectory(layout.snapshotsDirectory)
+        try forgetVerifications(of: snapshots)
         for snapshot in snapshots {
             FileSystem.remove(cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite")
         }

@@ -24,7 +24,7 @@ public struct RepositoryLayout: Sendable {
 
     /// All directories `init` creates, including the 256 `data/` fan-out folders.
     public var directories: [String] {
-        [dataDirectory, indexDirectory, snapshotsDirectory, locksDirectory, tmpDirectory]
+        [dataDirectory, indexDirectory, snapshotsDirectory, locksDirectory, tmpDirectory, root + "/verifications"]
             + (0..<256).map { dataDirectory + "/" + Hex.encode([UInt8($0)]) }
     }
 }

@@ -156,7 +156,7 @@ public final class SiteRestorer {
 
     /// Writes the snapshot's dump to a temp file (PostgreSQL: the repository's `tmp/`; SQLite:
     /// beside the target, for the final rename), every chunk verified.
-    private func extractDump(_ snapshot: Snapshot, for database: DatabaseURL) throws -> (file: String, tables: [TableStatistics]) {
+    func extractDump(_ snapshot: Snapshot, for database: DatabaseURL) throws -> (file: String, tables: [TableStatistics]) {
         guard let path = snapshot.record.databaseFile, let engine = snapshot.record.databaseEngine else {
             throw KuraError.invalidArgument("snapshot \(snapshot.id.short) holds no database: restore it with --target or --media-to")
         }

@@ -14,6 +14,14 @@ struct VerifyCommand: ParsableCommand {
             of t slices) or N% (a window that moves by N% each day, so nightly runs cover everything).
             Damage is named down to the files and snapshots affected. With ARCHIVE: hash against the
             JSON, gzip, tar structure, member paths, the dump. Exit 12 on any damage.
+
+            --restore-test [SNAP] (default latest) proves that a snapshot restores: its PostgreSQL dump
+            into a scratch database (default kura_restoretest_<id> on the snapshot's server, always
+            dropped; password from PGPASSWORD or ~/.pgpass) or its SQLite copy into a temp file
+            (integrity_check, foreign_key_check); every table's row count against the backup's;
+            --check-sql FILE lines (each a query returning one true value); a --media-sample of media
+            files restored and checked, and with --media DIR the live files compared. The result is
+            recorded in the repository and shown by 'kura snapshots'. Exit 12 when a check fails.
             """,
         aliases: ["check"])
 
@@ -26,7 +34,22 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read only a part of the packs: N% or n/t.", valueName: "SUBSET"))
     var readDataSubset: String?
 
-    @Argument(help: "An exported archive backup_complet_<db>_<ts>.tar.gz (the .json beside it is read).")
+    @Flag(help: "Restore SNAP's database into a scratch database and check it, with a sample of media.")
+    var restoreTest = false
+
+    @Option(help: ArgumentHelp("With --restore-test: the PostgreSQL database to restore into (must be new or empty).", valueName: "URL"))
+    var scratchDatabase: String?
+
+    @Option(help: ArgumentHelp("With --restore-test: SQL assertions, one query per line returning one true value.", valueName: "FILE"))
+    var checkSql: String?
+
+    @Option(help: ArgumentHelp("With --restore-test: share of media files restored and checked (default 5%).", valueName: "N%"))
+    var mediaSample = "5%"
+
+    @Option(help: ArgumentHelp("With --restore-test: the live media folder, to find files changed in place (bit rot).", valueName: "DIR"))
+    var media: String?
+
+    @Argument(help: "An exported archive backup_complet_<db>_<ts>.tar.gz (the .json beside it is read); with --restore-test, the snapshot (default latest).")
     var archive: String?
 
     struct ArchiveReport: Encodable {
@@ -36,6 +59,10 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        if restoreTest {
+            try runRestoreTest()
+            return
+        }
         if let archive {
             try verifyArchive(archive)
             return
@@ -72,6 +99,35 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         print(report.ok ? "no errors found" : "\(report.errors.count) error(s) found")
+    }
+
+    private func runRestoreTest() throws {
+        let (repo, lock) = try repository.openLocked()
+        defer { lock?.release() }
+        let snapshot = try repo.resolve(archive ?? "latest")
+        let lines = try checkSql.map { path -> [String] in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw KuraError.invalidArgument("cannot read --check-sql file \(path)")
+            }
+            return text.components(separatedBy: "\n")
+        } ?? []
+        let options = RestoreTestOptions(scratchDatabase: try scratchDatabase.map(DatabaseURL.init), checkSQL: lines,
+                                         mediaSample: try PruneCommand.parseShare(mediaSample), liveMedia: media)
+        let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
+            try RestoreTester(repository: repo).test(snapshot, options, cancellation: cancellation)
+        }
+        try repo.writeVerification(record)
+        if output.json {
+            try Terminal.printJSON(record)
+        } else {
+            print("restore test of snapshot \(snapshot.id.short) (\(Format.time(snapshot.record.time))):")
+            for check in record.checks {
+                print("  \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail) (\(String(format: "%.2f", check.seconds)) s)")
+            }
+            print(record.ok ? "restore test passed in \(String(format: "%.2f", record.durationSeconds)) s"
+                            : "restore test FAILED: \(record.checks.filter { !$0.ok }.count) check(s)")
+        }
+        if !record.ok { throw ExitCode(12) }
     }
 
     private func verifyArchive(_ archive: String) throws {

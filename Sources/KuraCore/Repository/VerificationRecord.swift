@@ -1,0 +1,83 @@
+import Foundation
+
+/// One check of a restore test: what was checked, whether it held, and its figures.
+public struct RestoreTestCheck: Codable, Equatable, Sendable {
+    /// `database restore`, `row counts`, `integrity_check`, `foreign_key_check`, `check-sql line N`,
+    /// `media sample`, `live media`.
+    public var name: String
+    public var ok: Bool
+    /// One line: what was found (the failing table with both counts, the failing SQL line…).
+    public var detail: String
+    public var seconds: Double
+    /// Numbers worth keeping (rows, tables, files, bytes).
+    public var figures: [String: Int64]
+
+    public init(name: String, ok: Bool, detail: String, seconds: Double = 0, figures: [String: Int64] = [:]) {
+        (self.name, self.ok, self.detail, self.seconds, self.figures) = (name, ok, detail, seconds, figures)
+    }
+}
+
+/// The immutable record of one `kura verify --restore-test` run, stored as
+/// `verifications/<sha256 of the JSON>` in the repository (docs/FORMAT.md).
+public struct VerificationRecord: Codable, Equatable, Sendable {
+    public var version = 1
+    /// The snapshot tested (hex id).
+    public var snapshot: String
+    public var time: String
+    public var host: String
+    public var kuraVersion: String
+    public var ok: Bool
+    public var checks: [RestoreTestCheck]
+    public var durationSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case version, snapshot, time, host, ok, checks
+        case kuraVersion = "kura_version", durationSeconds = "duration_seconds"
+    }
+}
+
+extension Repository {
+    var verificationsDirectory: String { layout.root + "/verifications" }
+
+    /// Stores a verification record (a new file; the folder is created on first use).
+    @discardableResult
+    public func writeVerification(_ record: VerificationRecord) throws -> ChunkID {
+        let bytes = try [UInt8](JSONEncoder.kura.encode(record))
+        let id = SHA256Hasher.hash(bytes)
+        try FileSystem.makeDirectory(verificationsDirectory)
+        try FileSystem.writeAtomically(bytes, to: verificationsDirectory + "/" + id.hex, temporaryDirectory: layout.tmpDirectory)
+        return id
+    }
+
+    /// Every readable verification record with its id, oldest first. Unreadable ones are skipped
+    /// (`verify` does not depend on them).
+    public func verifications() throws -> [(id: ChunkID, record: VerificationRecord)] {
+        guard FileSystem.isDirectory(verificationsDirectory) else { return [] }
+        var records: [(id: ChunkID, record: VerificationRecord)] = []
+        for name in try FileSystem.list(verificationsDirectory) {
+            guard let id = ChunkID(hex: name), let bytes = try? FileSystem.readFile(verificationsDirectory + "/" + name),
+                  SHA256Hasher.hash(bytes) == id,
+                  let record = try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes)) else { continue }
+            records.append((id, record))
+        }
+        return records.sorted { (Timestamp.parse($0.record.time) ?? 0) < (Timestamp.parse($1.record.time) ?? 0) }
+    }
+
+    /// The latest verification of each snapshot, by snapshot id (hex).
+    public func latestVerifications() throws -> [String: VerificationRecord] {
+        var latest: [String: VerificationRecord] = [:]
+        for (_, record) in try verifications() { latest[record.snapshot] = record }
+        return latest
+    }
+
+    /// Deletes the verification records of `snapshots` (forget, under the exclusive lock).
+    func forgetVerifications(of snapshots: [Snapshot]) throws {
+        let ids = Set(snapshots.map(\.id.hex))
+        var deleted = false
+        for (id, record) in try verifications() where ids.contains(record.snapshot) {
+            try FileSystem.delete(verificationsDirectory + "/" + id.hex)
+            deleted = true
+        }
+        if deleted { try FileSystem.fsyncDirectory(verificationsDirectory) }
+    }
+}
