@@ -112,7 +112,7 @@ public final class RestoreTester {
             return checks + [RestoreTestCheck(name: "database restore", ok: false, detail: "\(error)",
                                               seconds: Date().timeIntervalSince(started))]
         }
-        checks.append(RestoreTestCheck(name: "database restore", ok: true, detail: "pg_restore into \(name) on \(scratch)",
+        checks.append(RestoreTestCheck(name: "database restore", ok: true, detail: "pg_restore into \(scratch)",
                                        seconds: Date().timeIntervalSince(started),
                                        figures: ["dump_bytes": FileSystem.size(extracted.file)]))
         try cancellation.check()
