@@ -60,6 +60,14 @@ import Testing
         #expect(!ForgetPolicy(tags: ["x"]).isEmpty)
     }
 
+    @Test func latestIsTheNewestBackupNotASafetySnapshot() throws {
+        let backup = Self.snapshot("2026-01-02T02:00:00.000000000+01:00")
+        let safety = Self.snapshot("2026-01-02T09:00:00.000000000+01:00", tags: ["pre-restore"])
+        #expect(try SnapshotReference("latest").resolve(in: [backup, safety]) == backup)
+        #expect(try SnapshotReference("latest").resolve(in: [safety]) == safety, "only safety snapshots: the newest of them")
+        #expect(try SnapshotReference(safety.id.short).resolve(in: [backup, safety]) == safety)
+    }
+
     @Test func durations() throws {
         #expect(try KeepDuration(parsing: "1y6m") == KeepDuration(years: 1, months: 6))
         #expect(try KeepDuration(parsing: "2w3d12h") == KeepDuration(days: 17, hours: 12))

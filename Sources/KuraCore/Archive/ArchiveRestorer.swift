@@ -170,7 +170,7 @@ extension ArchiveRestorer {
         }
         if options.safetySnapshot && (replacesMedia || databaseHasData), let repository = safetyRepository {
             let safety = BackupOptions(media: replacesMedia ? options.mediaTo : nil, database: databaseHasData ? options.database : nil,
-                                       tags: ["pre-restore"])
+                                       tags: [SnapshotReference.safetyTag])
             result.safetySnapshot = try Archiver(repository: repository).backup(safety).snapshot
         }
         if let database = options.database, let file = dumpFile {

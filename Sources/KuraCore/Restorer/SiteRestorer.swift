@@ -99,7 +99,7 @@ public final class SiteRestorer {
 
         if options.safetySnapshot && (replacesMedia || databaseHasData) {
             let safety = BackupOptions(media: replacesMedia ? options.mediaTo : nil, database: databaseHasData ? options.database : nil,
-                                       tags: ["pre-restore"])
+                                       tags: [SnapshotReference.safetyTag])
             result.safetySnapshot = try Archiver(repository: repository).backup(safety, cancellation: cancellation).snapshot
         }
 

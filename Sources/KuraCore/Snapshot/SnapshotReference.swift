@@ -1,13 +1,20 @@
-/// How a user names a snapshot: a full id, a unique prefix of 4 or more hex digits, `latest`, or
-/// the export name `backup_complet_<db>_<YYYYMMDD_HHMMSS>` (with or without `.tar.gz`).
+/// How a user names a snapshot: a full id, a unique prefix of 4 or more hex digits, `latest` (the
+/// newest snapshot that is not a `pre-restore` safety snapshot), or the export name `backup_complet_<db>_<YYYYMMDD_HHMMSS>` (with or without `.tar.gz`).
 public struct SnapshotReference: Sendable {
     public let text: String
+    /// The tag of the safety snapshot a restore takes of what it replaces.
+    public static let safetyTag = "pre-restore"
 
     public init(_ text: String) { self.text = text }
 
     public func resolve(in snapshots: [Snapshot]) throws -> Snapshot {
         if text == "latest" {
-            guard let last = snapshots.max(by: { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) }) else {
+            // The newest backup: a `pre-restore` safety snapshot is what a restore replaced, not a
+            // backup, so `restore latest` twice does not undo itself (address those by id).
+            let newest = { (candidates: [Snapshot]) in
+                candidates.max(by: { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) })
+            }
+            guard let last = newest(snapshots.filter { !$0.record.tags.contains(Self.safetyTag) }) ?? newest(snapshots) else {
                 throw KuraError.unknownSnapshot(reference: text)
             }
             return last

@@ -118,12 +118,12 @@ extension RestoreCommand {
         }
         let result = try restorer.restoreSite(options, safetyRepository: safetyRepository)
         result.warnings.forEach(Terminal.notice)
-        if let safety = result.safetySnapshot {
-            print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore)")
-        }
         if output.json {
             try Terminal.printJSON(RestoreReport(result: result, snapshot: snapshot))
             return
+        }
+        if let safety = result.safetySnapshot {
+            print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore)")
         }
         if let database = options.database { print("restored database \(database) from \(snapshot)") }
         printTrees(result)

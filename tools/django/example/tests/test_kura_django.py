@@ -1,0 +1,256 @@
+"""kura_django with the real kura binary, a real database (SQLite, or PostgreSQL when
+EXAMPLE_DATABASE=postgresql) and real files. Run by tools/django/test (called by tools/test)."""
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from unittest import mock
+
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client, SimpleTestCase, TransactionTestCase, override_settings
+
+from kura_django import jobs, rotation
+from kura_django.conf import database_url
+from school.models import Payment, Student
+
+
+class SiteTestCase(TransactionTestCase):
+    """Each test gets its own repository, export folder, media folder and kura cache."""
+
+    def setUp(self):
+        self.root = Path(tempfile.mkdtemp(prefix="kura-django-test-"))
+        self.media = self.root / "media"
+        kura = dict(settings.KURA, REPOSITORY=str(self.root / "repo"), EXPORT_DIR=str(self.root / "backups"))
+        self.settings_override = override_settings(MEDIA_ROOT=str(self.media), KURA=kura)
+        self.settings_override.enable()
+        self.environment = mock.patch.dict(os.environ, {"KURA_CACHE": str(self.root / "cache")})
+        self.environment.start()
+        for index in range(3):
+            photo = f"profile_photos/student_{index}.jpg"
+            receipt = f"payment_receipts/reçu {index}.pdf"
+            for relative, size in ((photo, 40_000 + index), (receipt, 9_000 + index)):
+                (self.media / relative).parent.mkdir(parents=True, exist_ok=True)
+                (self.media / relative).write_bytes(os.urandom(size))
+            student = Student.objects.create(name=f"Élève {index}", photo=photo)
+            Payment.objects.create(student=student, amount=Decimal("12.50") * (index + 1), paid_on=date(2026, 1, 1 + index),
+                                   receipt=receipt)
+
+    def tearDown(self):
+        jobs.wait()
+        self.environment.stop()
+        self.settings_override.disable()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def fingerprint(self):
+        connection.close()
+        rows = [(s.name, s.photo.name) for s in Student.objects.order_by("name")]
+        rows += [(p.student.name, str(p.amount), p.paid_on.isoformat(), p.receipt.name) for p in Payment.objects.order_by("paid_on")]
+        files = sorted((str(path.relative_to(self.media)), hashlib.sha256(path.read_bytes()).hexdigest())
+                       for path in self.media.rglob("*") if path.is_file())
+        return rows, files
+
+    def lose_everything(self, drop_database=False):
+        """The site loses its data: rows deleted (or the whole database), media deleted."""
+        if drop_database:
+            connection.close()
+            if connection.vendor == "sqlite":
+                os.remove(settings.DATABASES["default"]["NAME"])
+            else:
+                with connection.cursor() as cursor:
+                    cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+                connection.close()
+        else:
+            Payment.objects.all().delete()
+            Student.objects.all().delete()
+        shutil.rmtree(self.media)
+
+    def backup(self, *args):
+        # Archive names carry the time to the second: two backups never share one.
+        time.sleep(max(0.0, 1.05 - (time.time() - getattr(self, "last_backup", 0))))
+        self.last_backup = time.time()
+        out, err = io.StringIO(), io.StringIO()
+        call_command("backup_data", *args, stdout=out, stderr=err)
+        return out.getvalue(), err.getvalue()
+
+    def archives(self):
+        return sorted((self.root / "backups").glob("backup_complet_*.tar.gz"))
+
+
+class BackupDataTests(SiteTestCase):
+    def test_backup_exports_the_documented_archive(self):
+        out, _ = self.backup()
+        self.assertTrue(out.startswith("Backup OK: snapshot "), out)
+        self.assertEqual(len(out.strip().splitlines()), 1, "one summary line for cron mail")
+        [archive] = self.archives()
+        manifest = json.loads(archive.with_name(archive.name.replace(".tar.gz", ".json")).read_text())
+        self.assertEqual(list(manifest)[:9], ["backup_file", "timestamp", "datetime", "database", "type", "size_mb", "hash",
+                                              "includes", "status"])
+        self.assertEqual(manifest["hash"], hashlib.sha256(archive.read_bytes()).hexdigest())
+        self.assertEqual(manifest["status"], "completed")
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+        database = settings.DATABASES["default"]
+        dump = f"database_{Path(str(database['NAME'])).stem if connection.vendor == 'sqlite' else database['NAME']}"
+        self.assertTrue(any(name.startswith(dump) for name in names), names)
+        self.assertIn("media/payment_receipts/reçu 1.pdf", names)
+
+    def test_list_and_verify(self):
+        self.backup()
+        out, _ = self.backup("--list")
+        self.assertIn("Snapshots (1):", out)
+        self.assertIn(self.archives()[0].name, out)
+        out, _ = self.backup("--verify")
+        self.assertIn("Verify OK", out)
+        # A damaged archive fails --verify with a non-zero exit.
+        with open(self.archives()[0], "r+b") as file:
+            file.seek(100)
+            file.write(b"\x00\x01\x02")
+        with self.assertRaises(SystemExit) as failed:
+            self.backup("--verify")
+        self.assertEqual(failed.exception.code, 12)
+
+    def test_dest_and_retention(self):
+        self.backup("--dest", str(self.root / "elsewhere"))
+        self.assertEqual(len(list((self.root / "elsewhere").glob("*.tar.gz"))), 1)
+        self.assertEqual(self.archives(), [])
+
+    def test_french(self):
+        with override_settings(LANGUAGE_CODE="fr"):
+            out, _ = self.backup()
+            self.assertTrue(out.startswith("Sauvegarde OK : instantané "), out)
+            out, _ = self.backup("--list")
+            self.assertIn("Instantanés (1) :", out)
+
+
+class RestoreDataTests(SiteTestCase):
+    def restore(self, *args):
+        out, err = io.StringIO(), io.StringIO()
+        call_command("restore_data", *args, stdout=out, stderr=err)
+        return out.getvalue()
+
+    def test_restore_from_a_file_name_a_relative_path_and_latest(self):
+        self.backup()
+        source = self.fingerprint()
+        archive = self.archives()[0]
+
+        self.lose_everything(drop_database=True)
+        out = self.restore(archive.name, "--force")
+        self.assertIn("Restore OK", out)
+        self.assertEqual(self.fingerprint(), source)
+
+        self.lose_everything()
+        self.restore(os.path.relpath(archive, os.getcwd()), "--force")
+        self.assertEqual(self.fingerprint(), source)
+
+        self.lose_everything()
+        out = self.restore("latest", "--force")
+        self.assertIn("pre-restore", out)
+        self.assertEqual(self.fingerprint(), source)
+
+    def test_refuses_without_force_on_a_non_terminal(self):
+        self.backup()
+        Payment.objects.all().delete()
+        before = self.fingerprint()
+        with mock.patch("sys.stdin", io.StringIO("y\n")), self.assertRaises(SystemExit) as refused:
+            self.restore("latest")
+        self.assertEqual(refused.exception.code, 13)
+        self.assertEqual(self.fingerprint(), before)
+
+
+class AdminPageTests(SiteTestCase):
+    url = "/admin/kura_django/backup/"
+
+    def setUp(self):
+        super().setUp()
+        self.staff = User.objects.create_user("staff", password="pw", is_staff=True)
+        self.superuser = User.objects.create_superuser("root", password="pw")
+
+    def client_for(self, user, **options):
+        client = Client(**options)
+        client.force_login(user)
+        return client
+
+    def test_anonymous_is_sent_to_login(self):
+        response = Client().get(self.url)
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/admin/login/", response["Location"])
+
+    def test_staff_lists_downloads_and_backs_up(self):
+        self.backup()
+        staff = self.client_for(self.staff)
+        page = staff.get(self.url)
+        self.assertEqual(page.status_code, 200)
+        snapshot = json.loads((self.archives()[0].with_suffix("").with_suffix(".json")).read_text())["snapshot"]
+        self.assertContains(page, snapshot)
+        self.assertContains(page, "python manage.py restore_data backup_complet_")
+        # The download is streamed and is the very archive `kura export` writes.
+        download = staff.get(f"{self.url}{snapshot}/download/")
+        self.assertTrue(download.streaming)
+        body = b"".join(download.streaming_content)
+        self.assertEqual(hashlib.sha256(body).hexdigest(), hashlib.sha256(self.archives()[0].read_bytes()).hexdigest())
+        with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+            self.assertIn("media/profile_photos/student_2.jpg", tar.getnames())
+        # Back up now: a POST, in the background; the status shows the result.
+        time.sleep(1.05)
+        response = staff.post(f"{self.url}backup-now/")
+        self.assertEqual(response.status_code, 302)
+        jobs.wait()
+        status = staff.get(f"{self.url}status/").json()
+        self.assertEqual((status["state"], status["ok"]), ("done", True), status)
+        self.assertTrue(LogEntry.objects.filter(user=self.staff, change_message__contains="Started a backup").exists())
+        # Staff may not restore.
+        self.assertEqual(staff.post(f"{self.url}{snapshot}/restore-file/", {"path": "media/profile_photos/student_1.jpg"}).status_code, 403)
+
+    def test_superuser_restores_one_file(self):
+        self.backup()
+        lost = self.media / "payment_receipts/reçu 1.pdf"
+        original = lost.read_bytes()
+        lost.unlink()
+        root = self.client_for(self.superuser)
+        page = root.get(f"{self.url}latest/browse/?path=media/payment_receipts")
+        self.assertContains(page, "reçu 1.pdf")
+        response = root.post(f"{self.url}latest/restore-file/", {"path": "media/payment_receipts/reçu 1.pdf"})
+        self.assertEqual(response.status_code, 302)
+        self.assertEqual(lost.read_bytes(), original)
+        self.assertTrue(LogEntry.objects.filter(user=self.superuser, change_message__contains="reçu 1.pdf").exists())
+        file = root.get(f"{self.url}latest/file/?path=media/payment_receipts/reçu 1.pdf")
+        self.assertEqual(b"".join(file.streaming_content), original)
+
+    def test_posts_need_the_csrf_token(self):
+        strict = self.client_for(self.superuser, enforce_csrf_checks=True)
+        self.assertEqual(strict.post(f"{self.url}backup-now/").status_code, 403)
+        self.assertEqual(strict.get(f"{self.url}backup-now/").status_code, 405)
+
+
+class SettingsTests(SimpleTestCase):
+    def test_database_urls(self):
+        self.assertEqual(database_url({"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/site/db.sqlite3"})[:2],
+                         ("sqlite:///srv/site/db.sqlite3", "db"))
+        url, name, env = database_url({"ENGINE": "django.db.backends.postgresql", "NAME": "site", "USER": "web",
+                                       "PASSWORD": "s3cret", "HOST": "db.example.org", "PORT": "5433"})
+        self.assertEqual((url, name, env), ("postgresql://web@db.example.org:5433/site", "site", {"PGPASSWORD": "s3cret"}))
+        self.assertNotIn("s3cret", url, "the password goes through the environment only")
+        url, _, _ = database_url({"ENGINE": "django.db.backends.postgresql", "NAME": "site", "HOST": "/run/postgresql"})
+        self.assertEqual(url, "postgresql:///site?host=/run/postgresql")
+        with self.assertRaisesMessage(ImproperlyConfigured, "django.db.backends.mysql"):
+            database_url({"ENGINE": "django.db.backends.mysql", "NAME": "x"})
+
+    def test_archive_rotation_follows_kura_forget(self):
+        times = [datetime(2026, 12, 31, 2) - timedelta(days=day) for day in range(365)]
+        kept = sorted(times[index].date().isoformat() for index in rotation.plan(times, {"daily": 7, "weekly": 4, "monthly": 12}))
+        self.assertEqual(len(kept), 20)
+        self.assertEqual(kept[:3], ["2026-01-31", "2026-02-28", "2026-03-31"])
+        self.assertEqual(kept[-9:], ["2026-12-13", "2026-12-20", "2026-12-25", "2026-12-26", "2026-12-27", "2026-12-28",
+                                     "2026-12-29", "2026-12-30", "2026-12-31"])
