@@ -8,6 +8,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("EXAMPLE_ROOT", BASE_DIR))
+DATA.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = "example-only-not-secret"
 DEBUG = True
 ALLOWED_HOSTS = ["*"]

@@ -121,6 +121,15 @@ class BackupDataTests(SiteTestCase):
             self.backup("--verify")
         self.assertEqual(failed.exception.code, 12)
 
+    def test_restore_test_after_the_backup(self):
+        out, _ = self.backup("--restore-test")
+        self.assertIn("restore test passed", out)
+        out, _ = self.backup("--list")
+        self.assertIn("restore test ok", out)
+        page = Client()
+        page.force_login(User.objects.create_user("viewer", password="pw", is_staff=True))
+        self.assertContains(page.get("/admin/kura_django/backup/"), "✔ ok")
+
     def test_dest_and_retention(self):
         self.backup("--dest", str(self.root / "elsewhere"))
         self.assertEqual(len(list((self.root / "elsewhere").glob("*.tar.gz"))), 1)

@@ -1,0 +1,68 @@
+""""Back up now" from the admin: the backup runs in a background thread of the web process; its
+state is a small JSON file beside the repository, so any worker can show it."""
+import json
+import os
+import tempfile
+import threading
+import time
+
+from . import operations
+from .runner import Kura, KuraError
+
+_lock = threading.Lock()
+_thread = None
+
+
+def state_path(conf):
+    return os.path.join(os.path.dirname(os.path.abspath(conf.repository)), ".kura-django-job.json")
+
+
+def read(conf):
+    try:
+        with open(state_path(conf)) as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return {"state": "idle"}
+
+
+def _write(conf, state):
+    path = state_path(conf)
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".kura-job-")
+    with os.fdopen(fd, "w") as file:
+        json.dump(state, file)
+    os.replace(temporary, path)
+
+
+def start(kura=None):
+    """Starts a backup unless one is running; returns False when one is."""
+    global _thread
+    kura = kura or Kura()
+    with _lock:
+        if _thread is not None and _thread.is_alive():
+            return False
+        started = time.time()
+        _write(kura.conf, {"state": "running", "step": "", "started": started})
+
+        def run():
+            def step(name):
+                _write(kura.conf, {"state": "running", "step": name, "started": started})
+            try:
+                result = operations.backup(kura, step=step)
+                _write(kura.conf, {"state": "done", "ok": True, "line": result["line"], "started": started,
+                                   "finished": time.time()})
+            except KuraError as error:
+                _write(kura.conf, {"state": "done", "ok": False, "line": error.message, "started": started,
+                                   "finished": time.time()})
+            except Exception as error:  # the page must show any failure, not a stuck "running"
+                _write(kura.conf, {"state": "done", "ok": False, "line": str(error), "started": started,
+                                   "finished": time.time()})
+
+        _thread = threading.Thread(target=run, name="kura-backup", daemon=True)
+        _thread.start()
+        return True
+
+
+def wait(timeout=120):
+    """For tests and shutdown: waits for the running backup, if any."""
+    if _thread is not None:
+        _thread.join(timeout)

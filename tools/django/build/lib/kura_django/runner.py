@@ -1,0 +1,82 @@
+"""Runs the `kura` binary: arguments as a list (no shell), passwords only in the environment."""
+import json
+import os
+import subprocess
+
+from .conf import KuraSettings
+
+
+class KuraError(Exception):
+    """kura exited with a non-zero code; `message` is its one-line error."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Kura:
+    def __init__(self, conf: KuraSettings = None):
+        self.conf = conf or KuraSettings.load()
+
+    def environment(self):
+        env = dict(os.environ)
+        env.update(self.conf.environment)
+        env["KURA_REPO"] = self.conf.repository
+        return env
+
+    def run(self, *args, check=True):
+        """Runs kura; returns (exit code, stdout, stderr)."""
+        process = subprocess.run([self.conf.binary, *args], env=self.environment(), capture_output=True, text=True)
+        if check and process.returncode != 0:
+            lines = [line for line in process.stderr.splitlines() if line.strip()]
+            raise KuraError(process.returncode, lines[-1] if lines else f"kura {args[0]} exited with {process.returncode}")
+        return process.returncode, process.stdout, process.stderr
+
+    def json(self, *args, check=True):
+        code, out, err = self.run(*args, "--json", check=check)
+        return json.loads(out) if out.strip() else None
+
+    def popen(self, *args, **kwargs):
+        """Starts kura with its stdout as a pipe (for streaming an export or a file)."""
+        return subprocess.Popen([self.conf.binary, *args], env=self.environment(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, **kwargs)
+
+    def ensure_repository(self):
+        if not os.path.exists(os.path.join(self.conf.repository, "config")):
+            self.run("init")
+
+    # The commands the app uses.
+
+    def snapshots(self):
+        return self.json("snapshots") or []
+
+    def backup(self, tags=("nightly",)):
+        args = ["backup", "--media", self.conf.media_root, "--database", self.conf.database_url]
+        for tag in tags:
+            args += ["--tag", tag]
+        return self.json(*args)
+
+    def export(self, snapshot, directory):
+        os.makedirs(directory, exist_ok=True)
+        _, out, _ = self.run("export", snapshot, "--output", directory)
+        return out.splitlines()[0].split(" (")[0] if out else None
+
+    def forget(self, keep):
+        args = ["forget", "--prune"]
+        for unit in ("last", "hourly", "daily", "weekly", "monthly", "yearly"):
+            if keep.get(unit):
+                args += [f"--keep-{unit}", str(keep[unit])]
+        return self.json(*args)
+
+    def verify(self):
+        return self.json("verify", check=False)
+
+    def verify_archive(self, path):
+        return self.json("verify", path, check=False)
+
+    def restore_test(self, snapshot="latest"):
+        return self.json("verify", "--restore-test", snapshot, check=False)
+
+    def ls(self, snapshot, path="media"):
+        return self.json("ls", snapshot, path) or []
