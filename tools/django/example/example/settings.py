@@ -21,6 +21,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware", "django.contrib.messages.middleware.MessageMiddleware",
 ]
+if os.environ.get("EXAMPLE_AUTOLOGIN"):  # demo screenshots only: see example/autologin.py
+    MIDDLEWARE.append("example.autologin.AutoLoginMiddleware")
 ROOT_URLCONF = "example.urls"
 TEMPLATES = [{
     "BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [], "APP_DIRS": True,
