@@ -1,0 +1,292 @@
+"""tools/bench: Kura against restic and borg on a generated Django-like site (see docs/BENCHMARKS.md).
+
+Every tool goes through the same steps on the same data in one run; wall time, user+sys CPU and
+peak RSS come from /usr/bin/time -v; repository sizes from du. Kura backs the database up itself
+(`--database`, its own pg_dump inside the timing); restic and borg get the same `pg_dump -Fc -Z0`
+file beside the media, dumped outside their timing."""
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+GiB = 1 << 30
+
+
+def sh(command, env=None, check=True, quiet=True):
+    return subprocess.run(command, shell=True, env=env, check=check,
+                          stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE, text=True)
+
+
+def timed(command, env=None):
+    """Runs a shell command under /usr/bin/time -v: {wall, cpu, rss_mb}."""
+    out = subprocess.run(["/usr/bin/time", "-v", "bash", "-c", command], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"failed ({out.returncode}): {command}\n{out.stderr[-2000:]}")
+    fields = {}
+    for line in out.stderr.splitlines():
+        key, _, value = line.strip().partition(": ")
+        fields[key] = value
+    wall = fields.get("Elapsed (wall clock) time (h:mm:ss or m:ss)", "0:0")
+    parts = [float(p) for p in wall.split(":")]
+    seconds = parts[-1] + 60 * parts[-2] + (3600 * parts[-3] if len(parts) > 2 else 0)
+    cpu = float(fields.get("User time (seconds)", 0)) + float(fields.get("System time (seconds)", 0))
+    return {"wall": round(seconds, 3), "cpu": round(cpu, 3), "rss_mb": round(int(fields.get("Maximum resident set size (kbytes)", 0)) / 1024, 1)}
+
+
+def median_of(runs, command, env):
+    results = [timed(command, env) for _ in range(runs)]
+    best = sorted(results, key=lambda r: r["wall"])[len(results) // 2]
+    return dict(best, runs=runs, walls=[r["wall"] for r in results])
+
+
+def du(path):
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+class Site:
+    """A Django-like site: PostgreSQL tables and a MEDIA_ROOT, changed night by night (seeded)."""
+
+    def __init__(self, root, size, psql, url):
+        self.root, self.size, self.psql, self.url = root, size, psql, url
+        self.media = os.path.join(root, "site", "media")
+        self.dump = os.path.join(root, "site", "database_site.sql")
+        self.rng = random.Random(1234)
+        self.uploads = []
+
+    def sql(self, statement):
+        sh(f"{self.psql} '{self.url}' -c \"{statement}\"")
+
+    def write(self, path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as file:
+            file.write(data)
+        self.uploads.append(path)
+
+    def receipt(self, size):
+        words = [b"Facture", b"Montant", b"TVA", b"Paiement", b"scolarit\xc3\xa9", b"re\xc3\xa7u", b"EUR", b"total"]
+        parts, n = [], 0
+        while n < size:
+            piece = self.rng.randbytes(300) if self.rng.random() < 0.4 else b" ".join(self.rng.choice(words) for _ in range(50))
+            parts.append(piece)
+            n += len(piece)
+        return b"".join(parts)[:size]
+
+    def generate(self):
+        media_bytes = int(0.7 * GiB * self.size)
+        photos, receipts, videos = 0.58 * media_bytes, 0.28 * media_bytes, 0.14 * media_bytes
+        made = 0
+        while made < photos:
+            size = self.rng.randint(200_000, 1_800_000)
+            self.write(f"{self.media}/profile_photos/{len(self.uploads) // 200:03d}/photo_{len(self.uploads)}.jpg", self.rng.randbytes(size))
+            made += size
+        made = 0
+        while made < receipts:
+            size = self.rng.randint(40_000, 600_000)
+            self.write(f"{self.media}/payment_receipts/2026/{len(self.uploads) % 12 + 1:02d}/recu_{len(self.uploads)}.pdf", self.receipt(size))
+            made += size
+        for index in range(3):
+            self.write(f"{self.media}/videos/presentation_{index}.mp4", self.rng.randbytes(int(videos / 3)))
+        for path in self.rng.sample([p for p in self.uploads if p.endswith(".jpg")], max(1, len(self.uploads) // 50)):
+            shutil.copyfile(path, path.replace(".jpg", "_copy.jpg"))  # the same photo uploaded twice
+            self.uploads.append(path.replace(".jpg", "_copy.jpg"))
+        rows = int(2_000_000 * self.size)
+        self.sql("CREATE TABLE school_student (id serial PRIMARY KEY, name text NOT NULL, email text, photo varchar(200));"
+                 "CREATE TABLE school_payment (id bigserial PRIMARY KEY, student_id int NOT NULL REFERENCES school_student(id),"
+                 " amount numeric(10,2) NOT NULL, paid_on date NOT NULL, receipt varchar(200), note text);"
+                 "CREATE INDEX ON school_payment (paid_on);"
+                 "CREATE TABLE audit_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL, action text NOT NULL, detail jsonb);"
+                 f"INSERT INTO school_student (name, email, photo) SELECT 'Eleve ' || g, 'e' || g || '@ecole.example', 'profile_photos/p' || g || '.jpg' FROM generate_series(1, {max(100, rows // 100)}) g;"
+                 f"INSERT INTO school_payment (student_id, amount, paid_on, receipt, note) SELECT g % {max(100, rows // 100)} + 1, (g % 997) * 1.5, date '2024-01-01' + g % 900, 'payment_receipts/r' || g || '.pdf', md5(g::text) FROM generate_series(1, {rows}) g;"
+                 f"INSERT INTO audit_log (at, action, detail) SELECT timestamp '2024-01-01' + g * interval '1 minute', 'login', jsonb_build_object('user', g % 5000, 'ip', '10.0.' || g % 250 || '.7') FROM generate_series(1, {rows // 2}) g;")
+        self.redump()
+
+    def night(self, number):
+        """A night of the site: 0.5 % more payments and audit rows, 0.05 % of payments updated,
+        uploads added (0.5 % of the files) and deleted (0.1 %), then a new dump."""
+        rows = int(2_000_000 * self.size)
+        self.sql(f"INSERT INTO school_payment (student_id, amount, paid_on, receipt, note) SELECT g % 100 + 1, 12.5, date '2026-11-01' + {number}, 'payment_receipts/n' || g || '.pdf', md5(g::text) FROM generate_series(1, {rows // 200}) g;"
+                 f"INSERT INTO audit_log (at, action, detail) SELECT now(), 'payment', jsonb_build_object('n', g) FROM generate_series(1, {rows // 400}) g;"
+                 f"UPDATE school_payment SET amount = amount + 1 WHERE id IN (SELECT (random() * {rows})::bigint FROM generate_series(1, {rows // 2000}));")
+        for index in range(max(2, len(self.uploads) // 200)):
+            self.write(f"{self.media}/payment_receipts/2026/11/night{number}_{index}.pdf", self.receipt(self.rng.randint(40_000, 400_000)))
+        for path in self.rng.sample(self.uploads, max(1, len(self.uploads) // 1000)):
+            if os.path.exists(path):
+                os.remove(path)
+        self.redump()
+
+    def redump(self):
+        sh(f"{os.path.dirname(self.psql.split()[0])}/pg_dump -Fc -Z0 -f '{self.dump}' '{self.url}'")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kura", required=True)
+    parser.add_argument("--psql", required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--size", type=float, default=1.0, help="data size in GiB (about)")
+    parser.add_argument("--nights", type=int, default=3)
+    parser.add_argument("--snapshots", type=int, default=30, help="snapshots before the single-file restore")
+    parser.add_argument("--json", default="bench-results.json")
+    parser.add_argument("--work", required=True)
+    args = parser.parse_args()
+    work = args.work
+    site = Site(work, args.size, args.psql, args.url)
+    started = time.time()
+    site.generate()
+    site_bytes = du(os.path.join(work, "site"))
+    print(f"site: {site_bytes / 1e6:,.0f} MB ({len(site.uploads)} media files, dump {os.path.getsize(site.dump) / 1e6:,.0f} MB) "
+          f"generated in {time.time() - started:.0f} s", file=sys.stderr)
+    env = dict(os.environ, KURA_REPO=f"{work}/kura", KURA_CACHE=f"{work}/kura-cache", RESTIC_REPOSITORY=f"{work}/restic",
+               RESTIC_PASSWORD="bench", BORG_PASSPHRASE="", BORG_REPO=f"{work}/borg", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
+               BORG_RELOCATED_REPO_ACCESS_IS_OK="yes", BORG_CACHE_DIR=f"{work}/borg-cache", RESTIC_CACHE_DIR=f"{work}/restic-cache")
+    kura, media, siteroot = args.kura, site.media, os.path.join(work, "site")
+    tools = {
+        "kura": {"init": f"{kura} init",
+                 "backup": f"{kura} backup --media {media} --database '{args.url}' --tag bench",
+                 "size": f"{work}/kura"},
+        "restic": {"init": "restic init -q", "backup": f"restic backup -q {siteroot}", "size": f"{work}/restic"},
+        "borg": {"init": "borg init -e none", "backup": f"borg create --compression zstd,3 ::{{now:%Y%m%d%H%M%S%f}} {siteroot}",
+                 "size": f"{work}/borg"},
+        "borg-lz4": {"init": "borg init -e none", "backup": f"borg create --compression lz4 ::{{now:%Y%m%d%H%M%S%f}} {siteroot}",
+                     "size": f"{work}/borg-lz4"},
+    }
+    results = {name: {"nights": []} for name in tools}
+    for name, tool in tools.items():
+        tool_env = dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
+        sh(tool["init"], tool_env)
+        results[name]["first_backup"] = timed(tool["backup"], tool_env)
+        results[name]["first_backup"]["repo_bytes"] = du(tool["size"])
+        results[name]["no_change_backup"] = median_of(3, tool["backup"], tool_env)
+    for night in range(1, args.nights + 1):
+        site.night(night)
+        for name, tool in tools.items():
+            tool_env = dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
+            before = du(tool["size"])
+            result = timed(tool["backup"], tool_env)
+            result["bytes_added"] = du(tool["size"]) - before
+            results[name]["nights"].append(result)
+    # Enough snapshots for the single-file restore target (no-change backups are cheap).
+    for name in ("kura", "restic", "borg"):
+        tool_env = dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
+        count = 2 + 3 + args.nights  # first, three no-change, nights
+        while count < args.snapshots:
+            sh(tools[name]["backup"], tool_env)
+            count += 1
+        results[name]["snapshots"] = count
+        results[name]["repo_bytes"] = du(tools[name]["size"])
+    benv = dict(env, BORG_REPO=f"{work}/borg")
+    one = sorted(p for p in site.uploads if os.path.exists(p) and "/payment_receipts/" in p)[0]
+    relative = os.path.relpath(one, os.path.dirname(media))   # media/…
+    absolute_in_site = os.path.join(siteroot, relative)
+    steps = {
+        "kura": {
+            "full_restore": f"rm -rf {work}/out-kura && {kura} restore latest --target {work}/out-kura",
+            "one_file_restore": f"rm -rf {work}/one-kura && {kura} restore latest --target {work}/one-kura --include /{relative}",
+            "one_file_cat": f"{kura} cat latest {relative} > {work}/one-kura.cat",
+            "export": f"rm -rf {work}/exp && {kura} export latest --output {work}/exp",
+            "verify_read_data": f"{kura} verify --read-data",
+        },
+        "restic": {
+            "full_restore": f"rm -rf {work}/out-restic && restic restore -q latest --target {work}/out-restic",
+            "one_file_restore": f"rm -rf {work}/one-restic && restic restore -q latest --target {work}/one-restic --include {absolute_in_site}",
+            "export": f"restic dump -q latest {siteroot} | gzip > {work}/restic.tar.gz",
+            "verify_read_data": "restic check -q --read-data",
+        },
+        "borg": {
+            "full_restore": f"rm -rf {work}/out-borg && mkdir {work}/out-borg && cd {work}/out-borg && borg extract ::$(borg list --last 1 --short)",
+            "one_file_restore": f"rm -rf {work}/one-borg && mkdir {work}/one-borg && cd {work}/one-borg && borg extract ::$(borg list --last 1 --short) {absolute_in_site.lstrip('/')}",
+            "export": f"borg export-tar ::$(borg list --last 1 --short) {work}/borg.tar.gz",
+            "verify_read_data": "borg check --verify-data",
+        },
+    }
+    for name, commands in steps.items():
+        tool_env = benv if name == "borg" else env
+        for step, command in commands.items():
+            short = step.startswith("one_file")
+            results[name][step] = median_of(5 if short else 1, command, tool_env)
+    results["tar"] = {"export": timed(f"tar -czf {work}/tar.tar.gz -C {work}/out-kura .")}
+    results["pigz"] = {"export": timed(f"tar -I pigz -cf {work}/pigz.tar.gz -C {work}/out-kura .")}
+    for name, path in (("kura", f"{work}/exp"), ("restic", f"{work}/restic.tar.gz"), ("borg", f"{work}/borg.tar.gz"),
+                       ("tar", f"{work}/tar.tar.gz"), ("pigz", f"{work}/pigz.tar.gz")):
+        results[name]["export"]["bytes"] = du(path) if os.path.isdir(path) else os.path.getsize(path)
+    # Correctness: every restore equals the source media.
+    checks = {
+        "kura full restore": sh(f"diff -r {media} {work}/out-kura/media", check=False).returncode == 0,
+        "restic full restore": sh(f"diff -r {media} {work}/out-restic{media}", check=False).returncode == 0,
+        "borg full restore": sh(f"diff -r {media} {work}/out-borg{media}", check=False).returncode == 0,
+        "kura one file": sh(f"cmp {one} {work}/one-kura/{relative}", check=False).returncode == 0,
+        "kura cat": sh(f"cmp {one} {work}/one-kura.cat", check=False).returncode == 0,
+        "restic one file": sh(f"cmp {one} {work}/one-restic{absolute_in_site}", check=False).returncode == 0,
+        "borg one file": sh(f"cmp {one} {work}/one-borg{absolute_in_site}", check=False).returncode == 0,
+    }
+    report = {"site_bytes": site_bytes, "media_files": len(site.uploads), "dump_bytes": os.path.getsize(site.dump),
+              "size_arg": args.size, "nights": args.nights, "results": results, "checks": checks,
+              "note": "page cache warm (it cannot be dropped here); Kura's backups include its own pg_dump"}
+    with open(args.json, "w") as file:
+        json.dump(report, file, indent=1)
+    print_table(report)
+    if not all(checks.values()):
+        raise SystemExit("a restore differs from the source: " + ", ".join(k for k, v in checks.items() if not v))
+
+
+def print_table(report):
+    r = report["results"]
+    k, rs, b = r["kura"], r["restic"], r["borg"]
+    mb = report["site_bytes"] / 1e6
+    def night_bytes(tool):
+        return statistics.mean(n["bytes_added"] for n in r[tool]["nights"]) if r[tool]["nights"] else 0
+    rows = [
+        ("first backup (s)", k["first_backup"]["wall"], rs["first_backup"]["wall"], b["first_backup"]["wall"], r["borg-lz4"]["first_backup"]["wall"]),
+        ("first backup MB/s", mb / k["first_backup"]["wall"], mb / rs["first_backup"]["wall"], mb / b["first_backup"]["wall"], mb / r["borg-lz4"]["first_backup"]["wall"]),
+        ("first backup (user+sys)/wall", k["first_backup"]["cpu"] / k["first_backup"]["wall"], rs["first_backup"]["cpu"] / rs["first_backup"]["wall"],
+         b["first_backup"]["cpu"] / b["first_backup"]["wall"], None),
+        ("no-change backup (s)", k["no_change_backup"]["wall"], rs["no_change_backup"]["wall"], b["no_change_backup"]["wall"], r["borg-lz4"]["no_change_backup"]["wall"]),
+        ("MB added per night", night_bytes("kura") / 1e6, night_bytes("restic") / 1e6, night_bytes("borg") / 1e6, night_bytes("borg-lz4") / 1e6),
+        ("night backup (s)", statistics.mean(n["wall"] for n in k["nights"]), statistics.mean(n["wall"] for n in rs["nights"]),
+         statistics.mean(n["wall"] for n in b["nights"]), statistics.mean(n["wall"] for n in r["borg-lz4"]["nights"])),
+        ("full restore (s)", k["full_restore"]["wall"], rs["full_restore"]["wall"], b["full_restore"]["wall"], None),
+        (f"one media file, {k['snapshots']} snapshots (ms)", 1000 * k["one_file_restore"]["wall"], 1000 * rs["one_file_restore"]["wall"],
+         1000 * b["one_file_restore"]["wall"], None),
+        ("kura cat of that file (ms)", 1000 * k["one_file_cat"]["wall"], None, None, None),
+        ("export to tar.gz (s)", k["export"]["wall"], rs["export"]["wall"], b["export"]["wall"], None),
+        ("verify --read-data (s)", k["verify_read_data"]["wall"], rs["verify_read_data"]["wall"], b["verify_read_data"]["wall"], None),
+        ("peak RSS, any step (MB)", max(v["rss_mb"] for v in k.values() if isinstance(v, dict) and "rss_mb" in v),
+         max(v["rss_mb"] for v in rs.values() if isinstance(v, dict) and "rss_mb" in v),
+         max(v["rss_mb"] for v in b.values() if isinstance(v, dict) and "rss_mb" in v), None),
+        ("repository (MB)", k["repo_bytes"] / 1e6, rs["repo_bytes"] / 1e6, b["repo_bytes"] / 1e6, None),
+    ]
+    print(f"\nsite {mb:,.0f} MB ({report['media_files']} media files, dump {report['dump_bytes'] / 1e6:,.0f} MB), "
+          f"{report['nights']} nights; page cache warm\n")
+    print(f"{'step':<40} {'kura':>10} {'restic':>10} {'borg zstd':>10} {'borg lz4':>10}   kura vs restic / borg")
+    for label, *values in rows:
+        cells = [f"{v:10.2f}" if v is not None else f"{'-':>10}" for v in values]
+        ratio = ""
+        if values[0] and values[1]:
+            better_low = "MB/s" not in label and "user+sys" not in label
+            ratio = f"   {(values[1] / values[0]) if better_low else (values[0] / values[1]):.2f}×"
+            if values[2]:
+                ratio += f" / {(values[2] / values[0]) if better_low else (values[0] / values[2]):.2f}×"
+        print(f"{label:<40} {' '.join(cells)}{ratio}")
+    e = r
+    print(f"\nexport sizes: kura {e['kura']['export']['bytes'] / 1e6:,.1f} MB, tar -czf {e['tar']['export']['bytes'] / 1e6:,.1f} MB "
+          f"({e['tar']['export']['wall']:.2f} s), tar -I pigz {e['pigz']['export']['bytes'] / 1e6:,.1f} MB ({e['pigz']['export']['wall']:.2f} s); "
+          f"kura export {e['tar']['export']['wall'] / e['kura']['export']['wall']:.1f}× faster than tar -czf, "
+          f"{100 * (e['kura']['export']['bytes'] / e['tar']['export']['bytes'] - 1):+.1f} % size")
+    print("checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in report["checks"].items()))
+
+
+if __name__ == "__main__":
+    main()
