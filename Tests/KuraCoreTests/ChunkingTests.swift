@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import KuraCore
 
@@ -104,6 +105,20 @@ import Testing
         #expect(parse(trailer) == entries)
         trailer[5] ^= 1
         #expect(parse(trailer) == nil)
+    }
+
+    /// New repositories cut dumps small; a config from before `dump_chunker` keeps cutting them
+    /// with the data chunker (the same bytes must keep cutting the same way in one repository).
+    @Test func dumpChunkerIsRecordedAndOptional() throws {
+        let config = RepositoryConfig.new()
+        #expect(config.chunkerForDumps == .dump)
+        let encoded = String(decoding: try JSONEncoder.kura.encode(config), as: UTF8.self)
+        #expect(encoded.contains("\"dump_chunker\":{"))
+        let old = encoded.replacingOccurrences(of: #","dump_chunker":{"algorithm":"fastcdc-gear-v1","avg":16384,"max":131072,"min":4096,"normalization":2}"#, with: "")
+        #expect(old != encoded)
+        let decoded = try JSONDecoder().decode(RepositoryConfig.self, from: Data(old.utf8))
+        #expect(decoded.dumpChunker == nil && decoded.chunkerForDumps == .data)
+        try decoded.validate()
     }
 
     @Test func timestampsRoundTrip() throws {

@@ -209,6 +209,28 @@ struct PostgresTests {
 }
 
 @Suite struct SQLiteTests {
+    @Test func dumpsAreCutWithTheDumpChunker() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let path = scratch.sub("site/db.sqlite3")
+        try FileManager.default.createDirectory(atPath: scratch.sub("site"), withIntermediateDirectories: true)
+        let database = try DatabaseQueue(path: path)
+        try database.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            for index in 0..<20_000 { try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["row \(index) " + String(repeating: "x", count: index % 90)]) }
+        }
+        try database.close()
+        try write(randomBytes(3 << 20, seed: 3), to: scratch.sub("media/video.mp4"))
+        let snapshot = try Archiver(repository: repository).backup(
+            BackupOptions(media: scratch.sub("media"), database: try DatabaseURL("sqlite://" + path))).snapshot
+        let reader = try repository.openSnapshot(snapshot)
+        let dump = try #require(try reader.entry("database_db.sqlite3"))
+        let video = try #require(try reader.entry("media/video.mp4"))
+        #expect(dump.size > 1 << 20 && dump.chunks.count >= dump.size / (128 << 10), "\(dump.chunks.count) chunks for \(dump.size) bytes")
+        #expect(video.chunks.count <= 12, "media keeps the 1 MiB chunker")
+        #expect(try reader.metadata()["dump_chunker"]?.contains("\"avg\":16384") == true)
+    }
+
     /// A writer process keeps committing transactions that insert one row into each of two
     /// tables while backups run: every copy must pass integrity_check with equal counts.
     @Test func backupUnderConcurrentWritesIsConsistent() throws {

@@ -74,7 +74,6 @@ public final class Archiver {
         var notices: [String] = []
         let paths = (dump.map { [$0.locator] } ?? []) + (mediaPath.map { [$0] } ?? [])
         let parent = try findParent(host: options.host, paths: paths, notices: &notices)
-        let chunker = FastCDC(repository.config.chunker)
         let saver = try ChunkSaver(repository: repository, compression: options.compression ?? repository.compression)
         let workPath = repository.cacheDirectory + "/snapshots/build-" + FileSystem.randomName()
         let writer = try SnapshotWriter(workPath: workPath + ".work")
@@ -91,7 +90,8 @@ public final class Archiver {
         let free = BoundedQueue<ChunkBatch>(capacity: Self.batchCount)
         let full = BoundedQueue<ChunkBatch>(capacity: Self.batchCount)
         for _ in 0..<Self.batchCount { free.push(ChunkBatch(capacity: Self.batchCapacity)) }
-        let reader = BatchReader(chunker: chunker, parent: parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
+        let reader = BatchReader(mediaChunker: FastCDC(repository.config.chunker),
+                                 dumpChunker: FastCDC(repository.config.chunkerForDumps), parent: parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
                                  cancellation: cancellation, progress: progress)
         let readerDone = DispatchSemaphore(value: 0)
         // `database_…` sorts before `media`: the dump comes first in snapshot path order.
@@ -166,6 +166,7 @@ public final class Archiver {
             metadata["database_file"] = dump.snapshotPath
             metadata["database_server_version"] = dump.serverVersion
             metadata["database_dump_tool"] = dump.toolVersion
+            metadata["dump_chunker"] = String(decoding: (try? JSONEncoder.kura.encode(repository.config.chunkerForDumps)) ?? Data(), as: UTF8.self)
         }
         try writer.finish(metadata: metadata, tables: dump?.tables ?? [], to: workPath)
         let tree = try MappedFile(path: workPath)

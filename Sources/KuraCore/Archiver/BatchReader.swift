@@ -5,7 +5,10 @@ import Foundation
 /// them into chunks. Full batches go to the archiver through a bounded queue; empty ones come
 /// back through another, so at most `batchCount` buffers exist.
 final class BatchReader {
-    private let chunker: FastCDC
+    private let mediaChunker: FastCDC
+    private let dumpChunker: FastCDC
+    /// The chunker of the source being read.
+    private var chunker: FastCDC
     private let parent: ParentSnapshot?
     private let free: BoundedQueue<ChunkBatch>
     private let full: BoundedQueue<ChunkBatch>
@@ -19,9 +22,11 @@ final class BatchReader {
     /// Set when the walk stopped on an error other than an unreadable file.
     private(set) var failure: Error?
 
-    init(chunker: FastCDC, parent: ParentSnapshot?, free: BoundedQueue<ChunkBatch>, full: BoundedQueue<ChunkBatch>,
+    init(mediaChunker: FastCDC, dumpChunker: FastCDC, parent: ParentSnapshot?, free: BoundedQueue<ChunkBatch>, full: BoundedQueue<ChunkBatch>,
          cancellation: CancellationFlag, progress: ProgressCounter?) {
-        self.chunker = chunker
+        self.mediaChunker = mediaChunker
+        self.dumpChunker = dumpChunker
+        chunker = mediaChunker
         self.parent = parent
         self.free = free
         self.full = full
@@ -35,27 +40,30 @@ final class BatchReader {
         defer { full.close() }
         do {
             batch = try nextBatch(carrying: nil)
-            for source in sources { try source.walk { item in
-                try cancellation.check()
-                switch item {
-                case .entry(let entry):
-                    try append(.entry(entry))
-                case .unreadable(let path, let reason):
-                    try append(.unreadable(path: path, reason: reason))
-                case .file(let path, let entry):
-                    switch try parent?.compare(entry) ?? .new {
-                    case .unchanged(let previous):
-                        var reused = entry
-                        reused.chunks = previous.chunks
-                        try append(.entry(reused))
-                        progress?.add(files: 1, bytes: entry.size)
-                    case .changed:
-                        try read(path: path, entry: entry, isNew: false)
-                    case .new:
-                        try read(path: path, entry: entry, isNew: true)
+            for source in sources {
+                chunker = source.holdsDumps ? dumpChunker : mediaChunker
+                try source.walk { item in
+                    try cancellation.check()
+                    switch item {
+                    case .entry(let entry):
+                        try append(.entry(entry))
+                    case .unreadable(let path, let reason):
+                        try append(.unreadable(path: path, reason: reason))
+                    case .file(let path, let entry):
+                        switch try parent?.compare(entry) ?? .new {
+                        case .unchanged(let previous):
+                            var reused = entry
+                            reused.chunks = previous.chunks
+                            try append(.entry(reused))
+                            progress?.add(files: 1, bytes: entry.size)
+                        case .changed:
+                            try read(path: path, entry: entry, isNew: false)
+                        case .new:
+                            try read(path: path, entry: entry, isNew: true)
+                        }
                     }
                 }
-            } }
+            }
             if let batch { full.push(batch) }
             batch = nil
         } catch {

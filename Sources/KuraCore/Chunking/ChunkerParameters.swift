@@ -16,6 +16,9 @@ public struct ChunkerParameters: Codable, Equatable, Sendable {
 
     /// Media and database dumps (chosen by measurement: docs/DESIGN.md, "Chunk sizes").
     public static let data = ChunkerParameters(algorithm: algorithmName, min: 256 << 10, avg: 1 << 20, max: 8 << 20, normalization: 2)
+    /// Database dumps: small chunks, because a night's updates touch rows all over a table and each
+    /// touched chunk is stored again (measured: docs/DESIGN.md, "Chunk sizes").
+    public static let dump = ChunkerParameters(algorithm: algorithmName, min: 4 << 10, avg: 16 << 10, max: 128 << 10, normalization: 2)
     /// Snapshot databases: small chunks, so that a night's few changed pages cost little.
     public static let tree = ChunkerParameters(algorithm: algorithmName, min: 8 << 10, avg: 32 << 10, max: 256 << 10, normalization: 2)
 

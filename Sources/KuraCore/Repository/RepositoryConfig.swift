@@ -13,6 +13,9 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
     public var chunker: ChunkerParameters
     /// How snapshot databases are cut into chunks.
     public var treeChunker: ChunkerParameters
+    /// How database dumps are cut; absent in repositories made before it existed (their dumps
+    /// are cut with `chunker`, so the same bytes keep cutting the same way).
+    public var dumpChunker: ChunkerParameters?
     /// Default compression of new chunks, as `zstd:3`, `zlib:6` or `none`.
     public var compression: String
     /// Target size of a pack file in bytes.
@@ -23,7 +26,7 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case format, version, id, created, chunker, compression
-        case treeChunker = "tree_chunker"
+        case treeChunker = "tree_chunker", dumpChunker = "dump_chunker"
         case packSize = "pack_size"
     }
 
@@ -33,8 +36,11 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
         var generator = SystemRandomNumberGenerator()
         let id = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         return RepositoryConfig(format: formatName, version: currentVersion, id: id, created: Timestamp.now(),
-                                chunker: chunker, treeChunker: .tree, compression: compression.description, packSize: packSize)
+                                chunker: chunker, treeChunker: .tree, dumpChunker: .dump, compression: compression.description, packSize: packSize)
     }
+
+    /// The parameters database dumps are cut with in this repository.
+    public var chunkerForDumps: ChunkerParameters { dumpChunker ?? chunker }
 
     /// Checks that this version can read and write a repository with this configuration.
     public func validate() throws {
@@ -45,6 +51,7 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
         guard id.utf8.count == 64, Hex.isHex(id) else { throw KuraError.unsupportedFormat("config id '\(id)'") }
         try chunker.validate()
         try treeChunker.validate()
+        try dumpChunker?.validate()
         _ = try CompressionSetting(parsing: compression)
         guard packSize >= 1 << 20 else { throw KuraError.unsupportedFormat("pack_size \(packSize)") }
     }
