@@ -43,13 +43,14 @@ public final class ArchiveExporter {
         switch destination {
         case .directory(let directory):
             try FileSystem.makeDirectories(directory)
-            archivePath = directory + "/" + name + ".tar.gz"
-            if FileSystem.exists(archivePath!) {
-                throw KuraError.invalidArgument("\(archivePath!) already exists: remove it or choose another --output")
+            let finalPath = directory + "/" + name + ".tar.gz"
+            if FileSystem.exists(finalPath) {
+                throw KuraError.invalidArgument("\(finalPath) already exists: remove it or choose another --output")
             }
-            temporary = directory + "/." + name + ".tar.gz.kura-" + FileSystem.randomName().prefix(8)
-            fd = open(temporary!, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw KuraError.posix("cannot create", temporary!) }
+            let temporaryPath = directory + "/." + name + ".tar.gz.kura-" + FileSystem.randomName().prefix(8)
+            fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw KuraError.posix("cannot create", temporaryPath) }
+            (archivePath, temporary) = (finalPath, temporaryPath)
         case .stream(let output):
             fd = output
         }
@@ -85,8 +86,9 @@ public final class ArchiveExporter {
             pgDumpVersion: try dumpTool(snapshot))
         var manifestPath: String?
         if case .directory(let directory) = destination {
-            manifestPath = directory + "/" + name + ".json"
-            try FileSystem.writeAtomically(Array(manifest.encoded().utf8), to: manifestPath!, temporaryDirectory: directory)
+            let path = directory + "/" + name + ".json"
+            try FileSystem.writeAtomically(Array(manifest.encoded().utf8), to: path, temporaryDirectory: directory)
+            manifestPath = path
         }
         return ExportResult(manifest: manifest, archivePath: archivePath, manifestPath: manifestPath,
                             durationSeconds: Date().timeIntervalSince(started))

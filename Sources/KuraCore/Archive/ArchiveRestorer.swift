@@ -165,8 +165,9 @@ extension ArchiveRestorer {
             }
             let directory = engine == .sqlite ? FileSystem.parent(of: database.path ?? ".") : NSTemporaryDirectory()
             try FileSystem.makeDirectories(directory)
-            dumpFile = directory + "/.kura-restore-" + FileSystem.randomName()
-            _ = try extractDump(to: dumpFile!)
+            let file = directory + "/.kura-restore-" + FileSystem.randomName()
+            dumpFile = file
+            _ = try extractDump(to: file)
         }
         if options.safetySnapshot && (replacesMedia || databaseHasData), let repository = safetyRepository {
             let safety = BackupOptions(media: replacesMedia ? options.mediaTo : nil, database: databaseHasData ? options.database : nil,

@@ -87,7 +87,7 @@ final class GzipWriter {
         guard !pending.isEmpty else { return }
         let level = self.level
         pending.withUnsafeMutableBufferPointer { segments in
-            let base = segments.baseAddress!
+            guard let base = segments.baseAddress else { return }
             DispatchQueue.concurrentPerform(iterations: segments.count) { index in
                 let segment = base + index
                 segment.pointee.crc = segment.pointee.bytes.withUnsafeBytes {

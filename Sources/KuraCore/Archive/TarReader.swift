@@ -112,7 +112,7 @@ final class TarReader {
         if end - start >= count { return }
         if start > 0 {
             let pending = end - start
-            if pending > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: pending) }
+            if pending > 0 { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<end])) }
             start = 0
             end = pending
         }

@@ -111,7 +111,7 @@ final class BatchReader {
                 batch = next
                 chunkStart = 0
             }
-            let got = Glibc.read(fd, current.buffer.baseAddress! + current.used, current.free)
+            let got = Glibc.read(fd, UnsafeMutableRawBufferPointer(rebasing: current.buffer[current.used...]).baseAddress, current.free)
             if got < 0 {
                 if errno == EINTR { continue }
                 current.events.append(.fileFailed(path: path, reason: String(cString: strerror(errno))))

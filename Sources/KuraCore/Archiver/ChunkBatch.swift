@@ -47,7 +47,7 @@ final class ChunkBatch {
     func reset(carrying carry: UnsafeRawBufferPointer? = nil) {
         used = 0
         if let carry, carry.count > 0 {
-            buffer.baseAddress!.copyMemory(from: carry.baseAddress!, byteCount: carry.count)
+            buffer.copyMemory(from: carry)
             used = carry.count
         }
         chunkOffsets.removeAll(keepingCapacity: true)

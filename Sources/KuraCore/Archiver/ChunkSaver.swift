@@ -93,10 +93,11 @@ final class ChunkSaver {
 
         // Compress the new ones on all cores, each into its own slot of one arena.
         var slots: [Int] = [0]
-        for position in newIndices { slots.append(slots.last! + ChunkCompressor.bound(bytes(position).count)) }
-        if arena.count < slots.last! {
+        for position in newIndices { slots.append((slots.last ?? 0) + ChunkCompressor.bound(bytes(position).count)) }
+        let needed = slots.last ?? 0
+        if arena.count < needed {
             arena.deallocate()
-            arena = UnsafeMutableRawBufferPointer.allocate(byteCount: slots.last!, alignment: 64)
+            arena = UnsafeMutableRawBufferPointer.allocate(byteCount: needed, alignment: 64)
         }
         var results = [(Codec, Int)](repeating: (.raw, 0), count: newIndices.count)
         let arena = self.arena

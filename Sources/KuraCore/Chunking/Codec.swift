@@ -121,7 +121,7 @@ public final class ChunkDecompressor {
         switch codec {
         case .raw:
             guard stored.count == destination.count else { return false }
-            if stored.count > 0 { destination.baseAddress?.copyMemory(from: stored.baseAddress!, byteCount: stored.count) }
+            destination.copyMemory(from: stored)
             return true
         case .zstd:
             let result = ZSTD_decompressDCtx(zstdContext, destination.baseAddress, destination.count, stored.baseAddress, stored.count)

@@ -43,19 +43,24 @@ public final class ChunkUsage {
             throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id")
         }
         try index.perform { db in
-            let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.used (id) VALUES (?)")
-            for id in tree { try statement.execute(arguments: [Data(id.bytes)]) }
             try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [databasePath])
             defer { try? db.execute(sql: "DETACH DATABASE snap") }
-            // Split each entry's chunk list (32 bytes per id) inside SQLite: no row decoding.
-            try db.execute(sql: """
-                WITH RECURSIVE piece(chunks, start) AS (
-                    SELECT chunks, 1 FROM snap.entries WHERE length(chunks) >= 32
-                    UNION ALL
-                    SELECT chunks, start + 32 FROM piece WHERE start + 32 <= length(chunks)
-                )
-                INSERT OR IGNORE INTO temp.used (id) SELECT substr(chunks, start, 32) FROM piece
-                """)
+            try db.inTransaction {
+                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.used (id) VALUES (?)")
+                for id in tree { try insert.execute(arguments: [Data(id.bytes)]) }
+                // Each entry's chunk list is split here, one id at a time: a list can hold tens of
+                // thousands of ids (a dump cut in 16 KiB chunks), too many to split in SQL.
+                let rows = try Row.fetchCursor(db, sql: "SELECT chunks FROM snap.entries WHERE length(chunks) >= 32")
+                while let row = try rows.next() {
+                    guard let list = row.dataNoCopy(atIndex: 0), list.count % 32 == 0 else {
+                        throw KuraError.integrity("snapshot \(snapshot.id.short) holds an invalid chunk list")
+                    }
+                    for start in stride(from: 0, to: list.count, by: 32) {
+                        try insert.execute(arguments: [list[list.startIndex + start ..< list.startIndex + start + 32]])
+                    }
+                }
+                return .commit
+            }
         }
     }
 

@@ -9,9 +9,10 @@ public struct FinishedPack: Sendable {
 }
 
 /// Appends stored chunks to pack files of about `targetSize` bytes. Each pack is written to
-/// `tmp/`, hashed as it is written (its id is the SHA-256 of its bytes), then closed with its
-/// trailer; fsync and the rename into `data/` run on a background queue so that the next pack
-/// fills meanwhile. `finish()` waits until every pack is durable and returns them all.
+/// `tmp/` and closed with its trailer; hashing it (its id is the SHA-256 of its bytes, read back
+/// from the page cache), fsync and the rename into `data/` run on a background queue, so that the
+/// archiver thread fills the next pack meanwhile and the pack hash costs it nothing.
+/// `finish()` waits until every pack is durable and returns them all.
 final class PackWriter {
     private let layout: RepositoryLayout
     private let targetSize: Int
@@ -23,7 +24,6 @@ final class PackWriter {
 
     private var fd: Int32 = -1
     private var temporaryPath = ""
-    private let hasher = SHA256Hasher()
     private var entries: [PackEntry] = []
     private var size: UInt64 = 0
     private var staging: UnsafeMutableRawBufferPointer
@@ -84,7 +84,7 @@ final class PackWriter {
 
     private func openPack() throws {
         temporaryPath = layout.tmpDirectory + "/pack-" + FileSystem.randomName()
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw KuraError.posix("cannot create pack", temporaryPath) }
         resultLock.lock()
         temporaryFiles.insert(temporaryPath)
@@ -96,7 +96,6 @@ final class PackWriter {
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bytes)
         size += UInt64(bytes.count)
         bytesWritten += UInt64(bytes.count)
         let direct = bytes.count >= staging.count / 2
@@ -104,7 +103,7 @@ final class PackWriter {
         if direct {
             try FileSystem.writeFully(fd, bytes, path: temporaryPath)
         } else if bytes.count > 0 {
-            (staging.baseAddress! + staged).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            UnsafeMutableRawBufferPointer(rebasing: staging[staged..<(staged + bytes.count)]).copyMemory(from: bytes)
             staged += bytes.count
         }
     }
@@ -119,20 +118,19 @@ final class PackWriter {
         let trailer = PackFormat.trailer(entries)
         try trailer.withUnsafeBytes { try append($0) }
         try flushStaging()
-        let id = hasher.finalize()
-        let pack = FinishedPack(id: id, entries: entries, size: size)
-        let (packFD, temporary, final) = (fd, temporaryPath, layout.pack(id))
+        let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)
         fd = -1
         group.enter()
         finalizer.async { [self] in
             defer { group.leave() }
             do {
+                let id = try Self.hash(packFD, size: packSize, path: temporary)
                 if fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
                 close(packFD)
-                try FileSystem.publish(temporary, as: final)
+                try FileSystem.publish(temporary, as: layout.pack(id))
                 resultLock.lock()
                 temporaryFiles.remove(temporary)
-                finished.append(pack)
+                finished.append(FinishedPack(id: id, entries: packEntries, size: packSize))
                 resultLock.unlock()
             } catch {
                 close(packFD)
@@ -141,5 +139,20 @@ final class PackWriter {
                 resultLock.unlock()
             }
         }
+    }
+
+    /// The SHA-256 of a written pack, read back in 4 MiB pieces (from the page cache).
+    private static func hash(_ fd: Int32, size: UInt64, path: String) throws -> ChunkID {
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset: UInt64 = 0
+        while offset < size {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - offset))])
+            try FileSystem.readFully(fd, into: piece, at: Int64(offset), path: path)
+            hasher.update(UnsafeRawBufferPointer(piece))
+            offset += UInt64(piece.count)
+        }
+        return hasher.finalize()
     }
 }

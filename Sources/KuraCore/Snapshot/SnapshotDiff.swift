@@ -37,7 +37,7 @@ public enum SnapshotDiff {
                 if let kind = change(a, b) {
                     try body(SnapshotChange(kind: kind, path: a.path, sizeBefore: a.size, sizeAfter: b.size))
                 }
-            case (let a?, let b) where b == nil || a.path.utf8.lexicographicallyPrecedes(b!.path.utf8):
+            case (let a?, let b) where b.map({ a.path.utf8.lexicographicallyPrecedes($0.path.utf8) }) ?? true:
                 left.advance()
                 try body(SnapshotChange(kind: .removed, path: a.path, sizeBefore: a.size, sizeAfter: 0))
             case (_, let b?):

@@ -73,7 +73,7 @@ public enum FileSystem {
     static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64, path: String) throws {
         var done = 0
         while done < buffer.count {
-            let got = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            let got = pread(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[done...]).baseAddress, buffer.count - done, off_t(offset) + off_t(done))
             if got < 0 {
                 if errno == EINTR { continue }
                 throw KuraError.posix("cannot read", path)
@@ -87,7 +87,7 @@ public enum FileSystem {
     static func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws {
         var done = 0
         while done < buffer.count {
-            let wrote = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            let wrote = write(fd, UnsafeRawBufferPointer(rebasing: buffer[done...]).baseAddress, buffer.count - done)
             if wrote < 0 {
                 if errno == EINTR { continue }
                 throw KuraError.posix("cannot write", path)
