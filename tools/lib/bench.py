@@ -128,7 +128,10 @@ class Site:
         self.redump()
 
     def redump(self):
-        sh(f"{os.path.dirname(self.psql.split()[0])}/pg_dump -Fc -Z0 -f '{self.dump}' '{self.url}'")
+        """pg_dump for restic and borg (Kura runs its own inside its backup); timed, so that each
+        tool's nightly job — dump + backup — can be compared."""
+        self.dump_runs = getattr(self, "dump_runs", [])
+        self.dump_runs.append(timed(f"{os.path.dirname(self.psql.split()[0])}/pg_dump -Fc -Z0 -f '{self.dump}' '{self.url}'"))
 
 
 def main():
@@ -197,6 +200,7 @@ def main():
             "one_file_restore": f"rm -rf {work}/one-kura && {kura} restore latest --target {work}/one-kura --include /{relative}",
             "one_file_cat": f"{kura} cat latest {relative} > {work}/one-kura.cat",
             "export": f"rm -rf {work}/exp && {kura} export latest --output {work}/exp",
+            "export_level1": f"rm -rf {work}/exp1 && {kura} export latest --output {work}/exp1 --level 1",
             "verify_read_data": f"{kura} verify --read-data",
         },
         "restic": {
@@ -219,6 +223,7 @@ def main():
             results[name][step] = median_of(5 if short else 1, command, tool_env)
     results["tar"] = {"export": timed(f"tar -czf {work}/tar.tar.gz -C {work}/out-kura .")}
     results["pigz"] = {"export": timed(f"tar -I pigz -cf {work}/pigz.tar.gz -C {work}/out-kura .")}
+    results["kura"]["export_level1"]["bytes"] = du(f"{work}/exp1")
     for name, path in (("kura", f"{work}/exp"), ("restic", f"{work}/restic.tar.gz"), ("borg", f"{work}/borg.tar.gz"),
                        ("tar", f"{work}/tar.tar.gz"), ("pigz", f"{work}/pigz.tar.gz")):
         results[name]["export"]["bytes"] = du(path) if os.path.isdir(path) else os.path.getsize(path)
@@ -232,6 +237,8 @@ def main():
         "restic one file": sh(f"cmp {one} {work}/one-restic{absolute_in_site}", check=False).returncode == 0,
         "borg one file": sh(f"cmp {one} {work}/one-borg{absolute_in_site}", check=False).returncode == 0,
     }
+    results["pg_dump"] = {"runs": site.dump_runs, "wall": statistics.median(r["wall"] for r in site.dump_runs),
+                          "rss_mb": max(r["rss_mb"] for r in site.dump_runs)}
     report = {"site_bytes": site_bytes, "media_files": len(site.uploads), "dump_bytes": os.path.getsize(site.dump),
               "size_arg": args.size, "nights": args.nights, "results": results, "checks": checks,
               "note": "page cache warm (it cannot be dropped here); Kura's backups include its own pg_dump"}
@@ -248,7 +255,13 @@ def print_table(report):
     mb = report["site_bytes"] / 1e6
     def night_bytes(tool):
         return statistics.mean(n["bytes_added"] for n in r[tool]["nights"]) if r[tool]["nights"] else 0
+    dump = r["pg_dump"]["wall"]
+    job = lambda tool, step: r[tool][step]["wall"] + dump
+    night_job = lambda tool: statistics.mean(n["wall"] for n in r[tool]["nights"]) + dump
     rows = [
+        ("nightly job: first (pg_dump + backup, s)", k["first_backup"]["wall"], job("restic", "first_backup"), job("borg", "first_backup"), job("borg-lz4", "first_backup")),
+        ("nightly job: no change (s)", k["no_change_backup"]["wall"], job("restic", "no_change_backup"), job("borg", "no_change_backup"), job("borg-lz4", "no_change_backup")),
+        ("nightly job: a night (s)", statistics.mean(n["wall"] for n in k["nights"]), night_job("restic"), night_job("borg"), night_job("borg-lz4")),
         ("first backup (s)", k["first_backup"]["wall"], rs["first_backup"]["wall"], b["first_backup"]["wall"], r["borg-lz4"]["first_backup"]["wall"]),
         ("first backup MB/s", mb / k["first_backup"]["wall"], mb / rs["first_backup"]["wall"], mb / b["first_backup"]["wall"], mb / r["borg-lz4"]["first_backup"]["wall"]),
         ("first backup (user+sys)/wall", k["first_backup"]["cpu"] / k["first_backup"]["wall"], rs["first_backup"]["cpu"] / rs["first_backup"]["wall"],
@@ -266,8 +279,14 @@ def print_table(report):
         ("peak RSS, any step (MB)", max(v["rss_mb"] for v in k.values() if isinstance(v, dict) and "rss_mb" in v),
          max(v["rss_mb"] for v in rs.values() if isinstance(v, dict) and "rss_mb" in v),
          max(v["rss_mb"] for v in b.values() if isinstance(v, dict) and "rss_mb" in v), None),
+        ("peak RSS, restore/export/verify (MB)",
+         max(k[s]["rss_mb"] for s in ("full_restore", "one_file_restore", "export", "verify_read_data")),
+         max(rs[s]["rss_mb"] for s in ("full_restore", "one_file_restore", "export", "verify_read_data")),
+         max(b[s]["rss_mb"] for s in ("full_restore", "one_file_restore", "export", "verify_read_data")), None),
         ("repository (MB)", k["repo_bytes"] / 1e6, rs["repo_bytes"] / 1e6, b["repo_bytes"] / 1e6, None),
     ]
+    print(f"\npg_dump -Fc -Z0 of the database: {dump:.2f} s (median of {len(r['pg_dump']['runs'])}), {r['pg_dump']['rss_mb']:.0f} MB RSS; "
+          "Kura runs it inside its backup, so Kura's backup rows include it and restic's and borg's do not.")
     print(f"\nsite {mb:,.0f} MB ({report['media_files']} media files, dump {report['dump_bytes'] / 1e6:,.0f} MB), "
           f"{report['nights']} nights; page cache warm\n")
     print(f"{'step':<40} {'kura':>10} {'restic':>10} {'borg zstd':>10} {'borg lz4':>10}   kura vs restic / borg")
@@ -284,7 +303,9 @@ def print_table(report):
     print(f"\nexport sizes: kura {e['kura']['export']['bytes'] / 1e6:,.1f} MB, tar -czf {e['tar']['export']['bytes'] / 1e6:,.1f} MB "
           f"({e['tar']['export']['wall']:.2f} s), tar -I pigz {e['pigz']['export']['bytes'] / 1e6:,.1f} MB ({e['pigz']['export']['wall']:.2f} s); "
           f"kura export {e['tar']['export']['wall'] / e['kura']['export']['wall']:.1f}× faster than tar -czf, "
-          f"{100 * (e['kura']['export']['bytes'] / e['tar']['export']['bytes'] - 1):+.1f} % size")
+          f"{100 * (e['kura']['export']['bytes'] / e['tar']['export']['bytes'] - 1):+.1f} % size; "
+          f"with --level 1: {e['kura']['export_level1']['wall']:.2f} s ({e['tar']['export']['wall'] / e['kura']['export_level1']['wall']:.1f}×), "
+          f"{100 * (e['kura']['export_level1']['bytes'] / e['tar']['export']['bytes'] - 1):+.1f} % size")
     print("checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in report["checks"].items()))
 
 
