@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(
             name: "kura",
             dependencies: [
-                "KuraCore",
+                "KuraCore", "CKuraSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKuraSystem
 import Foundation
 import KuraCore
 
@@ -25,6 +26,8 @@ struct Kura: ParsableCommand {
     static func main() {
         // A file-size limit (ulimit -f) must fail a write with EFBIG, reported, not kill the process.
         signal(SIGXFSZ, SIG_IGN)
+        // Big buffers go back to the system when freed: resident memory stays bounded.
+        kura_tune_malloc()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -52,7 +52,7 @@ public final class Archiver {
     private let repository: Repository
     /// Read buffers circulating between the reader and the archiver.
     static let batchCount = 3
-    static let batchCapacity = 24 << 20
+    static let batchCapacity = 12 << 20
 
     public init(repository: Repository) { self.repository = repository }
 
