@@ -52,11 +52,13 @@ public final class ChunkUsage {
                 // thousands of ids (a dump cut in 16 KiB chunks), too many to split in SQL.
                 let rows = try Row.fetchCursor(db, sql: "SELECT chunks FROM snap.entries WHERE length(chunks) >= 32")
                 while let row = try rows.next() {
-                    guard let list = row.dataNoCopy(atIndex: 0), list.count % 32 == 0 else {
-                        throw KuraError.integrity("snapshot \(snapshot.id.short) holds an invalid chunk list")
-                    }
-                    for start in stride(from: 0, to: list.count, by: 32) {
-                        try insert.execute(arguments: [list[list.startIndex + start ..< list.startIndex + start + 32]])
+                    try row.withUnsafeData(atIndex: 0) { data in
+                        guard let list = data, list.count % 32 == 0 else {
+                            throw KuraError.integrity("snapshot \(snapshot.id.short) holds an invalid chunk list")
+                        }
+                        for start in stride(from: 0, to: list.count, by: 32) {
+                            try insert.execute(arguments: [list[list.startIndex + start ..< list.startIndex + start + 32]])
+                        }
                     }
                 }
                 return .commit
