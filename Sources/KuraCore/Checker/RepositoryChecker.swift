@@ -118,7 +118,6 @@ public final class RepositoryChecker {
     /// Reads `packs` on all cores; returns the chunks found damaged and adds findings to `report`.
     private func readData(_ packs: [ChunkID], index: IndexCache, report: inout CheckReport,
                           progress: ProgressCounter?, cancellation: CancellationFlag?) throws -> Set<ChunkID> {
-        let expected = try packs.map { try index.entries(inPack: $0) }
         let lock = NSLock()
         var next = 0
         var results: [PackVerifier.Result] = []
@@ -131,7 +130,15 @@ public final class RepositoryChecker {
                 next += 1
                 lock.unlock()
                 guard position < packs.count else { break }
-                let result = verifier.verify(packs[position], expected: expected[position])
+                // Each pack's entries are fetched when it is read: memory holds two packs' worth.
+                let result: PackVerifier.Result
+                do {
+                    result = verifier.verify(packs[position], expected: try index.entries(inPack: packs[position]))
+                } catch {
+                    var failed = PackVerifier.Result()
+                    failed.problems.append("pack \(packs[position].short): its index entries cannot be read: \(error)")
+                    result = failed
+                }
                 progress?.add(files: 1, bytes: result.bytesRead, current: packs[position].short)
                 lock.lock()
                 results.append(result)
