@@ -132,9 +132,17 @@ public final class Restorer {
         var failed: [UnreadablePath] = []
         var files = 0, symlinks = 0
         var bytes: Int64 = 0
-        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+        var next = 0
+        // Files are taken one by one from a shared counter: while one worker restores a big file
+        // (a database dump), the other goes on through the rest of the page.
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
             let writer = FileRestorer(reader: chunkReader, locations: locations)
-            for index in stride(from: worker, to: entries.count, by: 2) {
+            while true {
+                lock.lock()
+                let index = next
+                next += 1
+                lock.unlock()
+                guard index < entries.count else { break }
                 let entry = entries[index]
                 do {
                     try writer.restore(entry, into: target)
