@@ -97,13 +97,8 @@ final class PackVerifier {
 
     /// The trailer entries of a whole pack in memory; nil when footer or trailer are damaged.
     private static func trailer(_ bytes: UnsafeRawBufferPointer) -> [PackEntry]? {
-        guard bytes.count >= PackFormat.headerSize + PackFormat.footerSize,
-              let (count, digest) = PackFormat.entryCount(footer: UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - PackFormat.footerSize)...])) else {
-            return nil
+        try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "") { offset, count in
+            Array(bytes[Int(offset)..<(Int(offset) + count)])
         }
-        let trailerEnd = bytes.count - PackFormat.footerSize
-        let trailerStart = trailerEnd - count * PackEntry.encodedSize
-        guard trailerStart >= PackFormat.headerSize else { return nil }
-        return PackFormat.entries(UnsafeRawBufferPointer(rebasing: bytes[trailerStart..<trailerEnd]), digest: digest, packSize: UInt64(bytes.count))
     }
 }

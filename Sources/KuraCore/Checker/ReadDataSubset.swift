@@ -37,8 +37,7 @@ public struct ReadDataSubset: Equatable, Sendable, CustomStringConvertible {
 
     /// True when the pack belongs to this subset.
     public func contains(_ pack: ChunkID) -> Bool {
-        // The id's position in [0, 1), from its first 8 bytes read big-endian (hex order).
-        let position = Double(UInt64(bigEndian: pack.words.0)) / 18_446_744_073_709_551_616.0
+        let position = pack.unitInterval
         switch kind {
         case .slice(let n, let t):
             return min(Int(position * Double(t)), t - 1) == n - 1

@@ -218,8 +218,7 @@ public final class RestoreTester {
     /// the same files are chosen every time and a larger share contains a smaller one.
     static func inSample(_ path: String, share: Double) -> Bool {
         guard share < 1 else { return true }
-        let digest = SHA256Hasher.hash(Array(path.utf8))
-        return Double(UInt64(bigEndian: digest.words.0)) / 18_446_744_073_709_551_616.0 < share
+        return SHA256Hasher.hash(Array(path.utf8)).unitInterval < share
     }
 
     private func testMedia(_ snapshot: Snapshot, _ options: RestoreTestOptions,

@@ -24,6 +24,12 @@ public struct ChunkID: Hashable, Comparable, CustomStringConvertible, Sendable {
         self = id
     }
 
+    /// The id's first 64 bits (hex order) as a fraction of 2^64, in [0, 1): for deterministic
+    /// samples of packs (`verify --read-data-subset`) and paths (`--media-sample`).
+    public var unitInterval: Double {
+        Double(UInt64(bigEndian: words.0)) / 18_446_744_073_709_551_616.0
+    }
+
     /// The 32 bytes, in digest order.
     public var bytes: [UInt8] {
         withUnsafeBytes(of: words) { Array($0) }

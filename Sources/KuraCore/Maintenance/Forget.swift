@@ -3,10 +3,7 @@ extension Repository {
     /// verification records and cached databases. Their data stays in packs until `prune`.
     public func forget(_ snapshots: [Snapshot]) throws {
         guard !snapshots.isEmpty else { return }
-        for snapshot in snapshots {
-            try FileSystem.delete(layout.snapshot(snapshot.id))
-        }
-        try FileSystem.fsyncDirectory(layout.snapshotsDirectory)
+        try FileSystem.delete(snapshots.map { layout.snapshot($0.id) })
         try forgetVerifications(of: snapshots)
         for snapshot in snapshots {
             FileSystem.remove(cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite")

@@ -27,8 +27,7 @@ struct IndexRewriter {
     /// Writes the last file (with the superseded list), then deletes the superseded files.
     mutating func finish() throws {
         try write(IndexFile(supersedes: superseding, packs: pending))
-        for id in superseding { try FileSystem.delete(repository.layout.index(id)) }
-        try FileSystem.fsyncDirectory(repository.layout.indexDirectory)
+        try FileSystem.delete(superseding.map(repository.layout.index))
     }
 
     private mutating func write(_ file: IndexFile) throws {

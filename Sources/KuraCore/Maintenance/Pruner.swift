@@ -144,13 +144,7 @@ public final class Pruner {
     }
 
     private func deletePacks(_ packs: [ChunkID]) throws {
-        var folders = Set<String>()
-        for pack in packs {
-            let path = repository.layout.pack(pack)
-            try FileSystem.delete(path)
-            folders.insert(FileSystem.parent(of: path))
-        }
-        for folder in folders.sorted() { try FileSystem.fsyncDirectory(folder) }
+        try FileSystem.delete(packs.map(repository.layout.pack))
     }
 
     /// Empties `tmp/`, except lock files being created right now.

@@ -85,18 +85,24 @@ enum PackFormat {
     /// Reads and checks the trailer of the pack open at `fd` (of `size` bytes) with two `pread`s;
     /// an integrity error when the footer, the trailer's digest or an entry's bounds are wrong.
     static func readTrailer(fd: Int32, size: UInt64, path: String, name: String) throws -> [PackEntry] {
+        try trailer(packSize: size, name: name) { offset, count in
+            var bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: offset, path: path) }
+            return bytes
+        }
+    }
+
+    /// Reads and checks a pack's trailer through `read(offset, count)`, which returns the pack's
+    /// bytes there: the footer first, then the entries it announces.
+    static func trailer(packSize size: UInt64, name: String, read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {
         guard size >= UInt64(headerSize + footerSize) else { throw KuraError.integrity("pack \(name) is truncated (\(size) bytes)") }
-        var footer = [UInt8](repeating: 0, count: footerSize)
-        try footer.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: Int64(size) - Int64(footerSize), path: path) }
+        let footer = try read(Int64(size) - Int64(footerSize), footerSize)
         guard let (count, digest) = footer.withUnsafeBytes({ entryCount(footer: $0) }),
               UInt64(count * PackEntry.encodedSize + footerSize + headerSize) <= size else {
             throw KuraError.integrity("pack \(name) has no valid footer (truncated or damaged)")
         }
         let trailerSize = count * PackEntry.encodedSize
-        var trailer = [UInt8](repeating: 0, count: trailerSize)
-        try trailer.withUnsafeMutableBytes {
-            try FileSystem.readFully(fd, into: $0, at: Int64(size) - Int64(footerSize + trailerSize), path: path)
-        }
+        let trailer = try read(Int64(size) - Int64(footerSize + trailerSize), trailerSize)
         guard let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, packSize: size) }) else {
             throw KuraError.integrity("pack \(name) has a damaged trailer")
         }

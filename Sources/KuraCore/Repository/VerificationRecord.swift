@@ -73,11 +73,7 @@ extension Repository {
     /// Deletes the verification records of `snapshots` (forget, under the exclusive lock).
     func forgetVerifications(of snapshots: [Snapshot]) throws {
         let ids = Set(snapshots.map(\.id.hex))
-        var deleted = false
-        for (id, record) in try verifications() where ids.contains(record.snapshot) {
-            try FileSystem.delete(verificationsDirectory + "/" + id.hex)
-            deleted = true
-        }
-        if deleted { try FileSystem.fsyncDirectory(verificationsDirectory) }
+        try FileSystem.delete(try verifications().filter { ids.contains($0.record.snapshot) }
+            .map { verificationsDirectory + "/" + $0.id.hex })
     }
 }

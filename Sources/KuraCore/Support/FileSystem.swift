@@ -114,6 +114,12 @@ public enum FileSystem {
         if unlink(path) != 0 && errno != ENOENT { throw KuraError.posix("cannot delete", path) }
     }
 
+    /// Deletes repository files durably: each one, then one fsync of each directory they were in.
+    static func delete(_ paths: [String]) throws {
+        for path in paths { try delete(path) }
+        for directory in Set(paths.map { parent(of: $0) }).sorted() { try fsyncDirectory(directory) }
+    }
+
     /// Moves a complete, synced file into place and makes the rename durable.
     static func publish(_ temporary: String, as final: String) throws {
         FaultInjection.step()
