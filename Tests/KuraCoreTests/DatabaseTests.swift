@@ -94,6 +94,7 @@ struct PostgresTests {
         #expect(after != before)
         let second = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: source))
         #expect(second.snapshot.record.parent == first.snapshot.id.hex)
+        #expect(second.summary.databaseDumpedIn == nil, "the database changed: it must be dumped again")
 
         for (snapshot, name, expected) in [(first.snapshot, "kt_r1", before), (second.snapshot, "kt_r2", after)] {
             try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS \(name)")
@@ -117,6 +118,48 @@ struct PostgresTests {
         #expect(safety.record.tags == ["pre-restore"])
         let safetyTables = try repository.openSnapshot(safety).databaseTables()
         #expect(safetyTables.contains { $0.name == "stray" && $0.rows == 1 })
+    }
+
+    /// An unchanged database (same WAL insert position) reuses the parent's dump; a write, an
+    /// unlogged table or --force make the backup dump again.
+    @Test func unchangedDatabaseReusesTheParentDump() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        try TestServer.loadSite("kt_same")
+        let url = try TestServer.database("kt_same")
+        func backup(force: Bool = false) throws -> BackupResult {
+            try Archiver(repository: repository).backup(BackupOptions(media: nil, database: url, force: force))
+        }
+        let first = try backup()
+        #expect(first.summary.databaseDumpedIn == nil)
+        #expect(try repository.openSnapshot(first.snapshot).metadata()["database_state"]?.hasPrefix("postgresql:") == true)
+        // Other tests write to the same cluster: back up until two backups in a row see one WAL position.
+        var reused: BackupResult?
+        for _ in 0..<30 where reused == nil {
+            let next = try backup()
+            if next.summary.databaseDumpedIn != nil { reused = next }
+        }
+        let again = try #require(reused, "no backup reused the dump of an unchanged database")
+        let parent = try #require(try repository.snapshots().first { $0.id.hex == again.snapshot.record.parent })
+        #expect(again.summary.databaseDumpedIn == parent.id.hex)
+        let (now, before) = (try repository.openSnapshot(again.snapshot), try repository.openSnapshot(parent))
+        #expect(try now.entry("database_kt_same.sql")?.chunks == before.entry("database_kt_same.sql")?.chunks)
+        #expect(try now.databaseTables() == before.databaseTables())
+        #expect(try now.metadata()["database_dump_tool"] == before.metadata()["database_dump_tool"])
+        try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS kt_same_r")
+        _ = try restore(repository, again.snapshot, into: "kt_same_r")
+        #expect(try TestServer.fingerprint("kt_same_r") == TestServer.fingerprint("kt_same"))
+
+        try TestServer.connect("kt_same").query("INSERT INTO audit_log (at, action) VALUES (now(), 'changed')")
+        let changed = try backup()
+        #expect(changed.summary.databaseDumpedIn == nil)
+        #expect(try repository.openSnapshot(changed.snapshot).databaseTables().first { $0.name == "audit_log" }?.rows == 3001)
+        #expect(try backup(force: true).summary.databaseDumpedIn == nil)
+
+        try TestServer.connect("kt_same").query("CREATE UNLOGGED TABLE scratch_pad (x int)")
+        #expect(DatabaseState.read(url) == nil, "unlogged tables bypass WAL: no state marker")
+        #expect(try backup().summary.databaseDumpedIn == nil)
+        #expect(try backup().summary.databaseDumpedIn == nil)
     }
 
     @Test func exportedArchiveRestoresTheSameDatabase() throws {
@@ -229,6 +272,38 @@ struct PostgresTests {
         #expect(dump.size > 1 << 20 && dump.chunks.count >= dump.size / (128 << 10), "\(dump.chunks.count) chunks for \(dump.size) bytes")
         #expect(video.chunks.count <= 12, "media keeps the 1 MiB chunker")
         #expect(try reader.metadata()["dump_chunker"]?.contains("\"avg\":16384") == true)
+    }
+
+    /// An SQLite file unchanged since the parent's copy (same inode, size, times; no journal) is
+    /// not copied again, in rollback and WAL mode; a write, or a change less than a second old
+    /// (file times are coarse), makes the backup copy it.
+    @Test(arguments: ["delete", "wal"]) func unchangedSQLiteFileReusesTheParentCopy(journalMode: String) throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let path = scratch.sub("db.sqlite3")
+        let database = try DatabaseQueue(path: path)
+        try database.writeWithoutTransaction { db in
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = \(journalMode)")
+            try db.execute(sql: "CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+        }
+        let url = try DatabaseURL("sqlite://" + path)
+        func backup() throws -> BackupResult { try Archiver(repository: repository).backup(BackupOptions(media: nil, database: url)) }
+        usleep(1_100_000)
+        let first = try backup()
+        let second = try backup()
+        #expect(first.summary.databaseDumpedIn == nil)
+        #expect(second.summary.databaseDumpedIn == first.snapshot.id.hex)
+        #expect(try repository.openSnapshot(second.snapshot).databaseTables() == repository.openSnapshot(first.snapshot).databaseTables())
+
+        try database.write { try $0.execute(sql: "INSERT INTO t VALUES (2)") }
+        let racy = try backup()
+        #expect(racy.summary.databaseDumpedIn == nil)
+        #expect(try repository.openSnapshot(racy.snapshot).databaseTables().first?.rows == 2)
+        #expect(try backup().summary.databaseDumpedIn == nil, "a change under a second old leaves no marker: copied again")
+        usleep(1_100_000)
+        let settled = try backup()
+        #expect(try backup().summary.databaseDumpedIn == settled.snapshot.id.hex)
+        try database.close()
     }
 
     /// A writer process keeps committing transactions that insert one row into each of two

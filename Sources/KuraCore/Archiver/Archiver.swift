@@ -12,12 +12,15 @@ public struct BackupOptions: Sendable {
     public var compression: CompressionSetting?
     /// The snapshot's time (RFC 3339 with offset) instead of now: imported archives, `--time`.
     public var time: String?
+    /// Read every file and dump the database even when the parent snapshot shows them unchanged.
+    public var force: Bool
     /// A dump already on disk (an imported archive's) instead of dumping `database`.
     var existingDump: DatabaseDump?
 
     public init(media: String?, database: DatabaseURL? = nil, tags: [String] = [], host: String? = nil,
-                compression: CompressionSetting? = nil, time: String? = nil) {
+                compression: CompressionSetting? = nil, time: String? = nil, force: Bool = false) {
         self.media = media
+        self.force = force
         self.time = time
         self.database = database
         self.tags = tags
@@ -68,12 +71,17 @@ public final class Archiver {
             throw KuraError.invalidArgument("media folder \(mediaPath) does not exist or is not a directory: check --media")
         }
         try cancellation.check()
-        // The database first: its dump is a file like any other from here on.
-        let dump = try options.existingDump ?? options.database.map { try DatabaseDump.make($0, temporaryDirectory: repository.layout.tmpDirectory) }
-        defer { if let dump { unlink(dump.file) } }
         var notices: [String] = []
-        let paths = (dump.map { [$0.locator] } ?? []) + (mediaPath.map { [$0] } ?? [])
+        let locator = options.existingDump?.locator ?? options.database?.locator
+        let paths = (locator.map { [$0] } ?? []) + (mediaPath.map { [$0] } ?? [])
         let parent = try findParent(host: options.host, paths: paths, notices: &notices)
+        // The database first: its dump is a file like any other from here on, unless the database
+        // has not changed since the parent's dump (its state marker is read before dumping).
+        let state = options.database.flatMap(DatabaseState.read)
+        let reused = options.force ? nil : try parent.flatMap { try ReusedDump.fromParent($0.snapshot, reader: $0.reader, state: state) }
+        let dump = reused != nil ? nil
+            : try options.existingDump ?? options.database.map { try DatabaseDump.make($0, temporaryDirectory: repository.layout.tmpDirectory) }
+        defer { if let dump { unlink(dump.file) } }
         let saver = try ChunkSaver(repository: repository, compression: options.compression ?? repository.compression)
         let workPath = repository.cacheDirectory + "/snapshots/build-" + FileSystem.randomName()
         let writer = try SnapshotWriter(workPath: workPath + ".work")
@@ -91,11 +99,12 @@ public final class Archiver {
         let full = BoundedQueue<ChunkBatch>(capacity: Self.batchCount)
         for _ in 0..<Self.batchCount { free.push(ChunkBatch(capacity: Self.batchCapacity)) }
         let reader = BatchReader(mediaChunker: FastCDC(repository.config.chunker),
-                                 dumpChunker: FastCDC(repository.config.chunkerForDumps), parent: parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
+                                 dumpChunker: FastCDC(repository.config.chunkerForDumps), parent: options.force ? nil : parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
                                  cancellation: cancellation, progress: progress)
         let readerDone = DispatchSemaphore(value: 0)
         // `database_…` sorts before `media`: the dump comes first in snapshot path order.
-        let sources: [BackupSource] = (dump.map { [SingleFileSource(path: $0.file, snapshotPath: $0.snapshotPath)] } ?? [])
+        let databaseSource: BackupSource? = reused.map(ReusedDumpSource.init) ?? dump.map { SingleFileSource(path: $0.file, snapshotPath: $0.snapshotPath) }
+        let sources: [BackupSource] = (databaseSource.map { [$0] } ?? [])
             + (mediaPath.map { [MediaSource(root: $0)] } ?? [])
         let thread = Thread {
             reader.run(sources)
@@ -167,8 +176,14 @@ public final class Archiver {
             metadata["database_server_version"] = dump.serverVersion
             metadata["database_dump_tool"] = dump.toolVersion
             metadata["dump_chunker"] = String(decoding: (try? JSONEncoder.kura.encode(repository.config.chunkerForDumps)) ?? Data(), as: UTF8.self)
+            metadata["database_state"] = state
         }
-        try writer.finish(metadata: metadata, tables: dump?.tables ?? [], to: workPath)
+        if let reused {
+            metadata.merge(reused.metadata) { _, carried in carried }
+            metadata["database_dumped_in"] = reused.dumpedIn
+            summary.databaseDumpedIn = reused.dumpedIn
+        }
+        try writer.finish(metadata: metadata, tables: reused?.tables ?? dump?.tables ?? [], to: workPath)
         let tree = try MappedFile(path: workPath)
         let treeChunks = try saver.save(buffer: tree.bytes, chunker: FastCDC(repository.config.treeChunker))
         let treeSize = Int64(tree.bytes.count)
@@ -181,7 +196,8 @@ public final class Archiver {
         summary.dataAdded = saver.plainBytesAdded
         summary.durationSeconds = Date().timeIntervalSince(started)
         var record = SnapshotRecord(version: 1, time: time, host: options.host, tags: options.tags, paths: paths,
-                                    database: dump?.name, databaseEngine: dump?.engine,
+                                    database: dump?.name ?? reused?.metadata["database_name"],
+                                    databaseEngine: dump?.engine ?? reused?.metadata["database_engine"].flatMap(DatabaseEngine.init(rawValue:)),
                                     parent: parent?.snapshot.id.hex, tree: .init(size: treeSize, chunks: treeChunks.map(\.hex)),
                                     kuraVersion: KuraVersion.current, summary: summary)
         // The record's own size counts as added; it is a few hundred bytes, estimated before writing.

@@ -20,6 +20,9 @@ public struct BackupSummary: Codable, Equatable, Sendable {
     /// Paths that could not be read, with the reason.
     public var unreadable = 0
     public var durationSeconds = 0.0
+    /// When the database had not changed since the parent's dump: the snapshot whose backup ran
+    /// the dump this snapshot reuses.
+    public var databaseDumpedIn: String?
 
     public init() {}
 
@@ -30,6 +33,6 @@ public struct BackupSummary: Codable, Equatable, Sendable {
         case directories, symlinks, unreadable
         case totalBytes = "total_bytes", bytesRead = "bytes_read", dataAdded = "data_added"
         case dataAddedStored = "data_added_stored", treeSize = "tree_size", chunksAdded = "chunks_added"
-        case durationSeconds = "duration_seconds"
+        case durationSeconds = "duration_seconds", databaseDumpedIn = "database_dumped_in"
     }
 }

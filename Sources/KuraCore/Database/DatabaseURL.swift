@@ -69,6 +69,15 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
     }
 
+    /// Where the database is, without any password: recorded as one of a snapshot's paths, so that
+    /// a backup's parent is a snapshot of the same database.
+    var locator: String {
+        switch engine {
+        case .postgresql: return description
+        case .sqlite: return "sqlite://" + (path ?? text)
+        }
+    }
+
     /// The URL without any password: safe to show and to record in a snapshot.
     public var description: String {
         guard engine == .postgresql, let parameters = try? PostgresParameters(url: self) else { return text }

@@ -41,6 +41,6 @@ enum PostgresDumper {
             throw error
         }
         return DatabaseDump(engine: .postgresql, name: name, file: file, serverVersion: serverVersion,
-                            toolVersion: "pg_dump \(tools.version)", tables: tables, locator: parameters.redacted)
+                            toolVersion: "pg_dump \(tools.version)", tables: tables, locator: url.locator)
     }
 }

@@ -22,7 +22,7 @@ enum SQLiteCopier {
             let (tables, version) = try check(copy, label: path)
             try copy.close()
             return DatabaseDump(engine: .sqlite, name: try url.name, file: file, serverVersion: version,
-                                toolVersion: "SQLite backup API \(version)", tables: tables, locator: "sqlite://" + path)
+                                toolVersion: "SQLite backup API \(version)", tables: tables, locator: url.locator)
         } catch let error as KuraError {
             unlink(file)
             throw error

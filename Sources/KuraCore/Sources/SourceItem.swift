@@ -2,7 +2,7 @@ import Foundation
 
 /// One thing a backup source found.
 enum SourceItem {
-    /// A directory or symlink, complete as it is.
+    /// A directory, a symlink, or a file whose chunks are already known: complete as it is.
     case entry(Entry)
     /// A regular file to be stored: where to read it, and its entry without chunks.
     case file(absolutePath: String, entry: Entry)

@@ -9,7 +9,9 @@ struct BackupCommand: ParsableCommand {
         discussion: """
             --database takes postgresql://user@host:port/db (libpq URI; password from the URL, PGPASSWORD
             or ~/.pgpass) or sqlite:///path/db.sqlite3; without it, $DATABASE_URL is used when set.
-            Exit 3 when the snapshot was saved but some files could not be read (they are listed).
+            When the database has not changed since the parent snapshot's dump (same WAL position of the
+            same PostgreSQL server; same SQLite file), that dump is reused instead of dumping again;
+            --force dumps and reads every file regardless. Exit 3 when the snapshot was saved but some files could not be read (they are listed).
             """)
 
     @OptionGroup var repository: RepositoryOptions
@@ -36,6 +38,9 @@ struct BackupCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Record this time instead of now: 'YYYY-MM-DD HH:MM:SS' (local) or RFC 3339.", valueName: "TIME"))
     var time: String?
 
+    @Flag(help: "Dump the database and read every file even when the parent snapshot shows them unchanged.")
+    var force = false
+
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
     var databaseText: String? {
         noDatabase ? nil : database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
@@ -55,7 +60,7 @@ struct BackupCommand: ParsableCommand {
         defer { lock?.release() }
         let options = BackupOptions(media: media, database: try databaseText.map(DatabaseURL.init), tags: tags, host: host,
                                     compression: try compression.map(CompressionSetting.init(parsing:)),
-                                    time: time.flatMap(Timestamp.fromUser))
+                                    time: time.flatMap(Timestamp.fromUser), force: force)
         let result = try Terminal.withProgress("backed up") { counter, cancellation in
             try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
         }
@@ -67,7 +72,7 @@ struct BackupCommand: ParsableCommand {
         } else {
             print("""
                 Files: \(summary.filesNew) new, \(summary.filesChanged) changed, \(summary.filesUnchanged) unchanged; \
-                \(summary.directories) directories
+                \(summary.directories) directories\(summary.databaseDumpedIn.map { "\nDatabase unchanged since the dump of snapshot \($0.prefix(8)): reused" } ?? "")
                 Read \(Format.bytes(summary.bytesRead)) of \(Format.bytes(summary.totalBytes)); \
                 added \(Format.bytes(summary.dataAdded)) of new data, \(Format.bytes(summary.dataAddedStored)) stored \
                 in \(String(format: "%.2f", summary.durationSeconds)) s
