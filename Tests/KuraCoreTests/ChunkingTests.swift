@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func compressionSettingsParse() throws {
-        #expect(try CompressionSetting(parsing: "zstd") == CompressionSetting(codec: .zstd, level: 3))
+        #expect(try CompressionSetting(parsing: "zstd") == CompressionSetting(codec: .zstd, level: 1))
         #expect(try CompressionSetting(parsing: "none").codec == .raw)
         #expect(kuraError { _ = try CompressionSetting(parsing: "lz4") } != nil)
         #expect(kuraError { _ = try CompressionSetting(parsing: "zstd:99") } != nil)

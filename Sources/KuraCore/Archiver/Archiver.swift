@@ -79,9 +79,13 @@ public final class Archiver {
         // has not changed since the parent's dump (its state marker is read before dumping).
         let state = options.database.flatMap(DatabaseState.read)
         let reused = options.force ? nil : try parent.flatMap { try ReusedDump.fromParent($0.snapshot, reader: $0.reader, state: state) }
-        let dump = reused != nil ? nil
-            : try options.existingDump ?? options.database.map { try DatabaseDump.make($0, temporaryDirectory: repository.layout.tmpDirectory) }
-        defer { if let dump { unlink(dump.file) } }
+        // A new dump runs alongside the media folder's reading and is read after it.
+        let dumping = reused != nil || options.existingDump != nil ? nil
+            : options.database.map { DumpInProgress($0, temporaryDirectory: repository.layout.tmpDirectory) }
+        defer {
+            dumping?.removeFile()
+            if let imported = options.existingDump { unlink(imported.file) }
+        }
         let saver = try ChunkSaver(repository: repository, compression: options.compression ?? repository.compression)
         let workPath = repository.cacheDirectory + "/snapshots/build-" + FileSystem.randomName()
         let writer = try SnapshotWriter(workPath: workPath + ".work")
@@ -102,10 +106,12 @@ public final class Archiver {
                                  dumpChunker: FastCDC(repository.config.chunkerForDumps), parent: options.force ? nil : parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
                                  cancellation: cancellation, progress: progress)
         let readerDone = DispatchSemaphore(value: 0)
-        // `database_…` sorts before `media`: the dump comes first in snapshot path order.
-        let databaseSource: BackupSource? = reused.map(ReusedDumpSource.init) ?? dump.map { SingleFileSource(path: $0.file, snapshotPath: $0.snapshotPath) }
-        let sources: [BackupSource] = (databaseSource.map { [$0] } ?? [])
-            + (mediaPath.map { [MediaSource(root: $0)] } ?? [])
+        let databaseSource: BackupSource? = reused.map(ReusedDumpSource.init)
+            ?? options.existingDump.map { SingleFileSource(path: $0.file, snapshotPath: $0.snapshotPath) }
+        // `database_…` sorts before `media`, but a dump in progress is read last (the snapshot
+        // database takes entries in any order).
+        let sources: [BackupSource] = (databaseSource.map { [$0] } ?? []) + (mediaPath.map { [MediaSource(root: $0)] } ?? [])
+            + (dumping.map { [DumpInProgress.Source(dump: $0)] } ?? [])
         let thread = Thread {
             reader.run(sources)
             readerDone.signal()
@@ -119,6 +125,7 @@ public final class Archiver {
         do {
             while let batch = full.pop() {
                 try cancellation.check()
+                if let failure = dumping?.failure { throw failure }
                 let ids = try saver.save(batch)
                 var completed: [Entry] = []
                 for event in batch.events {
@@ -162,6 +169,7 @@ public final class Archiver {
         readerDone.wait()
         if let failure = reader.failure { throw failure }
         try cancellation.check()
+        let dump = try options.existingDump ?? dumping?.wait()
 
         // The snapshot database, stored as chunks like any file.
         var metadata: [String: String] = [

@@ -50,7 +50,10 @@ final class BatchReader {
                     case .unreadable(let path, let reason):
                         try append(.unreadable(path: path, reason: reason))
                     case .file(let path, let entry):
-                        switch try parent?.compare(entry) ?? .new {
+                        // A dump is a new temp file each time: never compared, always read.
+                        let comparison: ParentSnapshot.Comparison = source.holdsDumps ? (parent == nil ? .new : .changed)
+                            : try parent?.compare(entry) ?? .new
+                        switch comparison {
                         case .unchanged(let previous):
                             var reused = entry
                             reused.chunks = previous.chunks

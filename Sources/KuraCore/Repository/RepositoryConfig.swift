@@ -16,7 +16,7 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
     /// How database dumps are cut; absent in repositories made before it existed (their dumps
     /// are cut with `chunker`, so the same bytes keep cutting the same way).
     public var dumpChunker: ChunkerParameters?
-    /// Default compression of new chunks, as `zstd:3`, `zlib:6` or `none`.
+    /// Default compression of new chunks, as `zstd:1`, `zlib:6` or `none`.
     public var compression: String
     /// Target size of a pack file in bytes.
     public var packSize: Int

@@ -8,7 +8,7 @@ struct InitCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     @Option(help: "Default compression of new chunks: zstd[:1-19], zlib[:1-9] or none.")
-    var compression = "zstd:3"
+    var compression = CompressionSetting.default.description
 
     @Option(help: ArgumentHelp("Target pack size in MiB (1-128).", valueName: "MiB"))
     var packSize = 16
