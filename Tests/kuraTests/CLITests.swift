@@ -149,6 +149,16 @@ import Testing
         #expect(restore.status == 0, "\(restore.stderr)")
         #expect(FileManager.default.fileExists(atPath: box.root + "/from-archive/media/receipts/reçu été.pdf"))
         #expect(try box.kura("restore", box.root + "/exports/" + archives[0], "--target", box.root + "/from-archive").status == 13)
+
+        // --json for scripts: where the files are, and the archive's own JSON.
+        let scripted = try box.kura("export", "latest", "--output", box.root + "/scripted", "--json")
+        #expect(scripted.status == 0, "\(scripted.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(scripted.stdout.utf8)) as? [String: Any]
+        let archive = try #require(report?["archive"] as? String)
+        #expect(archive == box.root + "/scripted/" + archives[0])
+        #expect((report?["manifest"] as? [String: Any])?["backup_file"] as? String == archives[0])
+        #expect(FileManager.default.fileExists(atPath: try #require(report?["json"] as? String)))
+        #expect(try box.kura("export", "latest", "--output", "-", "--json").status == 2)
     }
 
     @Test func exitCodes() throws {

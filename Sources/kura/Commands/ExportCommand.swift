@@ -13,6 +13,7 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var format: OutputOptions
 
     @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
     var snapshot: String
@@ -28,6 +29,9 @@ struct ExportCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...9).contains(level) else { throw ValidationError("--level must be 1-9") }
+        if format.json && output == "-" {
+            throw ValidationError("--json needs --output DIR: with --output - the JSON goes to stderr or --json-to FILE")
+        }
     }
 
     func run() throws {
@@ -48,6 +52,15 @@ struct ExportCommand: ParsableCommand {
             } else {
                 FileHandle.standardError.write(Data(json.utf8))
             }
+        } else if format.json {
+            // The archive's own JSON, with where both files are and how long it took.
+            let report: [String: Any] = [
+                "archive": result.archivePath ?? "", "json": result.manifestPath ?? "",
+                "duration_seconds": result.durationSeconds,
+                "manifest": try JSONSerialization.jsonObject(with: Data(json.utf8)),
+            ]
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
         } else {
             let seconds = result.durationSeconds
             print("\(result.archivePath ?? "") (\(Format.bytes(result.manifest.sizeBytes)), \(result.manifest.files ?? 0) files) "

@@ -59,8 +59,7 @@ class Kura:
 
     def export(self, snapshot, directory):
         os.makedirs(directory, exist_ok=True)
-        _, out, _ = self.run("export", snapshot, "--output", directory)
-        return out.splitlines()[0].split(" (")[0] if out else None
+        return self.json("export", snapshot, "--output", directory).get("archive")
 
     def forget(self, keep):
         args = ["forget", "--prune"]
