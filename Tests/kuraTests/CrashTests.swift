@@ -170,7 +170,8 @@ import Testing
             points += 1
             let again = try box.run(["restore", "latest", "--target", target, "--force"])
             #expect(again.status == 0, "restore after a killed restore: \(again.stderr)")
-            #expect(Self.shell("diff -r -x '*.kura-*' '\(box.media)' '\(target)/media'") == 0, "step \(step)")
+            // The re-run also removes the killed run's temp files.
+            #expect(Self.shell("diff -r '\(box.media)' '\(target)/media'") == 0, "step \(step)")
         }
         print("kill points tried: restore \(points)")
         #expect(points >= 8, "each restored file is one step: \(points)")

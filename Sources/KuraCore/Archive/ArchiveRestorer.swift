@@ -74,13 +74,13 @@ public final class ArchiveRestorer {
                 directories.append(entry)
                 result.directories += 1
             case .symlink(let link):
-                let temporary = ".\(name.prefix(100)).kura-\(FileSystem.randomName().prefix(8))"
+                let temporary = FileRestorer.temporaryName(for: name)
                 guard symlinkat(link, fd, temporary) == 0 else { throw KuraError.posix("cannot create symlink", target + "/" + entry.path) }
                 Restorer.applyMetadata(entry, at: fd, name: temporary)
                 guard renameat(fd, temporary, fd, name) == 0 else { throw KuraError.posix("cannot put in place", target + "/" + entry.path) }
                 result.symlinks += 1
             case .file:
-                let temporary = ".\(name.prefix(100)).kura-\(FileSystem.randomName().prefix(8))"
+                let temporary = FileRestorer.temporaryName(for: name)
                 let file = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 guard file >= 0 else { throw KuraError.posix("cannot create", target + "/" + entry.path) }
                 do {
@@ -99,6 +99,7 @@ public final class ArchiveRestorer {
                 result.bytes += entry.size
             }
         }
+        for relative in [""] + directories.map(\.path) { directory.removeRestoreLeftovers(in: relative) }
         for entry in directories.reversed() {
             let (fd, name) = try directory.openParent(of: entry.path)
             Restorer.applyMetadata(entry, at: fd, name: name)

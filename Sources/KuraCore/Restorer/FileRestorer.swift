@@ -41,11 +41,25 @@ final class FileRestorer {
         }
     }
 
+    /// The temp name a file is written under before its rename: `.<name>.kura-<8 hex>`.
+    static func temporaryName(for name: String) -> String {
+        ".\(name.prefix(100)).kura-\(FileSystem.randomName().prefix(8))"
+    }
+
+    /// Whether `name` has the shape of `temporaryName(for:)`.
+    static func isTemporaryName(_ name: String) -> Bool {
+        let utf8 = Array(name.utf8)
+        let marker = Array(".kura-".utf8)
+        guard utf8.count > 1 + marker.count + 8, utf8[0] == UInt8(ascii: "."),
+              Array(utf8[(utf8.count - 8 - marker.count)..<(utf8.count - 8)]) == marker else { return false }
+        return utf8.suffix(8).allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
     /// Restores one file or symlink under a temp name and renames it into place.
     func restore(_ entry: Entry, into target: TargetDirectory) throws {
         let (directory, name) = try target.openParent(of: entry.path)
         defer { Glibc.close(directory) }
-        let temporary = ".\(name.prefix(100)).kura-\(FileSystem.randomName().prefix(8))"
+        let temporary = Self.temporaryName(for: name)
         let displayPath = target.path + "/" + entry.path
         if entry.kind == .symlink {
             guard symlinkat(entry.linkTarget ?? "", directory, temporary) == 0 else {

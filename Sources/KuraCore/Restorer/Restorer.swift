@@ -112,6 +112,8 @@ public final class Restorer {
         if !matched && !options.include.isEmpty {
             throw KuraError.pathNotInSnapshot(path: options.include.map(\.text).joined(separator: ", "), snapshot: snapshot.id.short)
         }
+        // Temp files of an earlier, killed restore into the same directories.
+        for relative in [""] + directories.map(\.path) { target.removeRestoreLeftovers(in: relative) }
         // Directories last, deepest first: writing into a directory changes its mtime.
         for entry in directories.reversed() {
             let (fd, name) = try target.openParent(of: entry.path)

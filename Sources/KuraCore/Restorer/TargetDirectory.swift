@@ -26,6 +26,26 @@ final class TargetDirectory {
     func openParent(of relativePath: String) throws -> (fd: Int32, name: String) {
         var components = relativePath.split(separator: "/").map(String.init)
         guard let name = components.popLast() else { throw KuraError.invalidArgument("empty path") }
+        return (try openDirectory(components, for: relativePath), name)
+    }
+
+    /// Removes the temp files a killed restore left in the directory `relativePath` (the target
+    /// itself when empty): `.<name>.kura-<8 hex>`, never a final name. Returns how many.
+    @discardableResult
+    func removeRestoreLeftovers(in relativePath: String) -> Int {
+        let components = relativePath.split(separator: "/").map(String.init)
+        guard let directory = try? openDirectory(components, for: relativePath), let stream = fdopendir(directory) else { return 0 }
+        defer { closedir(stream) }
+        var leftovers: [String] = []
+        while let item = readdir(stream) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if FileRestorer.isTemporaryName(name) { leftovers.append(name) }
+        }
+        return leftovers.filter { unlinkat(dirfd(stream), $0, 0) == 0 }.count
+    }
+
+    /// Opens the directory made of `components` below the target, creating missing ones.
+    private func openDirectory(_ components: [String], for relativePath: String) throws -> Int32 {
         var current = dup(fd)
         for component in components {
             var next = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -45,7 +65,7 @@ final class TargetDirectory {
             }
             current = next
         }
-        return (current, name)
+        return current
     }
 
     /// True when something exists at `relativePath` that a restore would replace (a directory
