@@ -1,10 +1,15 @@
 """"Back up now" from the admin: the backup runs in a background thread of the web process; its
-state is a small JSON file beside the repository, so any worker can show it."""
+state is a small JSON file beside the repository, so any worker can show it. A "running" state
+whose process (same host) is gone reads as interrupted, so a worker restart mid-backup does not
+leave the page saying "running" forever."""
 import json
 import os
+import socket
 import tempfile
 import threading
 import time
+
+from django.utils.translation import gettext as _
 
 from . import operations
 from .runner import Kura, KuraError
@@ -20,9 +25,29 @@ def state_path(conf):
 def read(conf):
     try:
         with open(state_path(conf)) as file:
-            return json.load(file)
+            state = json.load(file)
     except (OSError, ValueError):
         return {"state": "idle"}
+    if state.get("state") == "running" and state.get("host") == socket.gethostname() and not _alive(state.get("pid")):
+        return {"state": "done", "ok": False, "started": state.get("started"), "finished": None,
+                "line": _("Interrupted: the web process running the backup stopped. "
+                          "The repository is intact (Kura survives a killed backup); start it again.")}
+    return state
+
+
+def _alive(pid):
+    """Whether process `pid` exists (this process counts only while its backup thread runs)."""
+    if not isinstance(pid, int):
+        return True  # a state written before pids were recorded: cannot tell
+    if pid == os.getpid():
+        return _thread is not None and _thread.is_alive()
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write(conf, state):
@@ -41,11 +66,12 @@ def start(kura=None):
         if _thread is not None and _thread.is_alive():
             return False
         started = time.time()
-        _write(kura.conf, {"state": "running", "step": "", "started": started})
+        owner = {"pid": os.getpid(), "host": socket.gethostname()}
+        _write(kura.conf, {"state": "running", "step": "", "started": started, **owner})
 
         def run():
             def step(name):
-                _write(kura.conf, {"state": "running", "step": name, "started": started})
+                _write(kura.conf, {"state": "running", "step": name, "started": started, **owner})
             try:
                 result = operations.backup(kura, step=step)
                 _write(kura.conf, {"state": "done", "ok": True, "line": result["line"], "started": started,

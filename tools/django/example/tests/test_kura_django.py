@@ -5,6 +5,8 @@ import io
 import json
 import os
 import shutil
+import socket
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -23,6 +25,7 @@ from django.test import Client, SimpleTestCase, TransactionTestCase, override_se
 
 from kura_django import jobs, rotation
 from kura_django.conf import database_url
+from kura_django.runner import Kura
 from school.models import Payment, Student
 
 
@@ -221,6 +224,23 @@ class AdminPageTests(SiteTestCase):
         self.assertTrue(LogEntry.objects.filter(user=self.staff, change_message__contains="Started a backup").exists())
         # Staff may not restore.
         self.assertEqual(staff.post(f"{self.url}{snapshot}/restore-file/", {"path": "media/profile_photos/student_1.jpg"}).status_code, 403)
+
+    def test_a_backup_whose_process_died_reads_as_interrupted(self):
+        conf = Kura().conf
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        with open(jobs.state_path(conf), "w") as file:
+            json.dump({"state": "running", "step": "backup", "started": time.time(), "pid": dead.pid,
+                       "host": socket.gethostname()}, file)
+        status = self.client_for(self.staff).get(f"{self.url}status/").json()
+        self.assertEqual((status["state"], status["ok"]), ("done", False), status)
+        self.assertIn("Interrupted", status["line"])
+        # A live process on this host (the test runner's parent) still reads as running.
+        with open(jobs.state_path(conf), "w") as file:
+            json.dump({"state": "running", "step": "backup", "started": time.time(), "pid": os.getppid(),
+                       "host": socket.gethostname()}, file)
+        self.assertEqual(self.client_for(self.staff).get(f"{self.url}status/").json()["state"], "running")
+        os.remove(jobs.state_path(conf))
 
     def test_superuser_restores_one_file(self):
         self.backup()
