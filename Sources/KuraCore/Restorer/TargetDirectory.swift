@@ -34,7 +34,11 @@ final class TargetDirectory {
     @discardableResult
     func removeRestoreLeftovers(in relativePath: String) -> Int {
         let components = relativePath.split(separator: "/").map(String.init)
-        guard let directory = try? openDirectory(components, for: relativePath), let stream = fdopendir(directory) else { return 0 }
+        guard let directory = try? openDirectory(components, for: relativePath) else { return 0 }
+        guard let stream = fdopendir(directory) else {
+            Glibc.close(directory)
+            return 0
+        }
         defer { closedir(stream) }
         var leftovers: [String] = []
         while let item = readdir(stream) {
