@@ -120,8 +120,9 @@ struct PostgresTests {
         #expect(safetyTables.contains { $0.name == "stray" && $0.rows == 1 })
     }
 
-    /// An unchanged database (same WAL insert position) reuses the parent's dump; a write, an
-    /// unlogged table or --force make the backup dump again.
+    /// An unchanged database (same next transaction id, nothing in progress, same sequences)
+    /// reuses the parent's dump; a write (logged or not), a sequence that moved or --force make
+    /// the backup dump again.
     @Test func unchangedDatabaseReusesTheParentDump() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()
@@ -133,13 +134,8 @@ struct PostgresTests {
         let first = try backup()
         #expect(first.summary.databaseDumpedIn == nil)
         #expect(try repository.openSnapshot(first.snapshot).metadata()["database_state"]?.hasPrefix("postgresql:") == true)
-        // Other tests write to the same cluster: back up until two backups in a row see one WAL position.
-        var reused: BackupResult?
-        for _ in 0..<30 where reused == nil {
-            let next = try backup()
-            if next.summary.databaseDumpedIn != nil { reused = next }
-        }
-        let again = try #require(reused, "no backup reused the dump of an unchanged database")
+        // Other tests write to the same cluster: back up until two backups in a row see one state.
+        let again = try reusedAfterRetries { try backup() }
         let parent = try #require(try repository.snapshots().first { $0.id.hex == again.snapshot.record.parent })
         #expect(again.summary.databaseDumpedIn == parent.id.hex)
         let (now, before) = (try repository.openSnapshot(again.snapshot), try repository.openSnapshot(parent))
@@ -156,10 +152,30 @@ struct PostgresTests {
         #expect(try repository.openSnapshot(changed.snapshot).databaseTables().first { $0.name == "audit_log" }?.rows == 3001)
         #expect(try backup(force: true).summary.databaseDumpedIn == nil)
 
+        // Writes that bypass WAL or transactions are seen too: an unlogged table, a bare nextval().
         try TestServer.connect("kt_same").query("CREATE UNLOGGED TABLE scratch_pad (x int)")
-        #expect(DatabaseState.read(url) == nil, "unlogged tables bypass WAL: no state marker")
-        #expect(try backup().summary.databaseDumpedIn == nil)
-        #expect(try backup().summary.databaseDumpedIn == nil)
+        _ = try reusedAfterRetries { try backup() }
+        try TestServer.connect("kt_same").query("INSERT INTO scratch_pad VALUES (1)")
+        #expect(try backup().summary.databaseDumpedIn == nil, "a write to an unlogged table must be dumped")
+        _ = try reusedAfterRetries { try backup() }
+        try TestServer.connect("kt_same").query("SELECT nextval('invoice_number')")
+        #expect(try backup().summary.databaseDumpedIn == nil, "a sequence that moved must be dumped")
+        // A transaction in progress behind a newer, completed one could commit without moving the
+        // next transaction id: no marker while it runs.
+        let open = try TestServer.connect("kt_same")
+        try open.query("BEGIN; INSERT INTO audit_log (at, action) VALUES (now(), 'pending')")
+        try TestServer.connect("kt_same").query("INSERT INTO audit_log (at, action) VALUES (now(), 'committed')")
+        #expect(DatabaseState.read(url) == nil)
+        try open.query("COMMIT")
+    }
+
+    /// Backs up until a backup reuses its parent's dump (other tests write to the same cluster).
+    func reusedAfterRetries(_ backup: () throws -> BackupResult) throws -> BackupResult {
+        for _ in 0..<30 {
+            let result = try backup()
+            if result.summary.databaseDumpedIn != nil { return result }
+        }
+        return try #require(nil as BackupResult?, "no backup reused the dump of an unchanged database")
     }
 
     @Test func exportedArchiveRestoresTheSameDatabase() throws {

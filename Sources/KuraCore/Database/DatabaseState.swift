@@ -5,12 +5,16 @@ import Foundation
 /// changed since that dump began, and the backup reuses the parent's dump instead of dumping again
 /// (docs/DESIGN.md, invariant 22).
 ///
-/// - PostgreSQL: the cluster's system identifier, the postmaster start time, the WAL file of the
-///   current insert position (which names the timeline) and the insert position itself. Every
-///   committed write to a logged table writes WAL, so an unmoved insert position on the same
-///   timeline of the same, not restarted, server means no committed change anywhere in the
-///   cluster. No marker (so always a dump) on a standby or when the database has unlogged tables,
-///   whose writes bypass WAL.
+/// - PostgreSQL: the cluster's system identifier, the postmaster start time, `xmax` of
+///   `pg_current_snapshot()` (one past the newest transaction that ended) and the value of every
+///   sequence of the database. Every change to a table, unlogged or not, every DDL and every role
+///   or database setting change runs in a transaction that is assigned an id, and its end (commit
+///   or abort) moves `xmax` past it; so an unmoved `xmax` on the same, not restarted, server means
+///   no transaction ended anywhere in the cluster. Sequences advance outside transactions, hence
+///   their values. Maintenance that assigns no transaction id (VACUUM, checkpoints, hint bits)
+///   changes nothing a dump holds and does not count. No marker (so always a dump) on a standby, or
+///   while a transaction older than `xmax` is still in progress (the snapshot's list is not
+///   empty, prepared transactions included): it could end without moving `xmax`.
 /// - SQLite: device, inode, size, mtime and ctime of the database file, and the same but ctime of
 ///   its `-wal` file (SQLite running as root `fchown`s the `-wal` file on every open, which changes
 ///   its ctime, and a write always changes the mtime);
@@ -29,17 +33,20 @@ enum DatabaseState {
     }
 
     private static func postgres(_ url: DatabaseURL) -> String? {
-        guard let connection = try? PostgresConnection(try PostgresParameters(url: url)),
-              let rows = try? connection.query("""
-                  SELECT pg_is_in_recovery(), (SELECT count(*) FROM pg_class WHERE relpersistence = 'u'),
-                         (SELECT system_identifier FROM pg_control_system()), pg_postmaster_start_time(),
-                         CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_insert_lsn()) END,
-                         CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn() END
+        guard let connection = try? PostgresConnection(try PostgresParameters(url: url)) else { return nil }
+        let snapshot = connection.serverVersion >= 130000 ? "pg_current_snapshot()" : "txid_current_snapshot()"
+        guard let rows = try? connection.query("""
+                  SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()),
+                         pg_postmaster_start_time(), \(snapshot)::text,
+                         (SELECT coalesce(string_agg(format('%I.%I=%s', schemaname, sequencename, last_value), ','
+                                                     ORDER BY schemaname, sequencename), '') FROM pg_sequences)
                   """),
-              let row = rows.first, row.count == 6,
-              row[0] == "f", row[1] == "0",
-              let system = row[2], let started = row[3], let walFile = row[4], let position = row[5] else { return nil }
-        return "postgresql:\(system):\(started):\(walFile):\(position)"
+              let row = rows.first, row.count == 5, row[0] == "f",
+              let system = row[1], let started = row[2], let current = row[3], let sequences = row[4] else { return nil }
+        // xmin:xmax:in-progress ids; with nothing in progress, xmin == xmax is the next id.
+        let parts = current.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == parts[1], parts[2].isEmpty else { return nil }
+        return "postgresql:\(system):\(started):\(parts[1]):\(SHA256Hasher.hash(Array(sequences.utf8)).hex.prefix(16))"
     }
 
     private static func sqlite(_ path: String) -> String? {
