@@ -271,9 +271,7 @@ struct PostgresTests {
     @Test func dumpsAreCutWithTheDumpChunker() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()
-        let path = scratch.sub("site/db.sqlite3")
-        try FileManager.default.createDirectory(atPath: scratch.sub("site"), withIntermediateDirectories: true)
-        let database = try DatabaseQueue(path: path)
+        let (path, database) = try scratch.siteDatabase()
         try database.write { db in
             try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
             for index in 0..<20_000 { try db.execute(sql: "INSERT INTO t (v) VALUES (?)", arguments: ["row \(index) " + String(repeating: "x", count: index % 90)]) }

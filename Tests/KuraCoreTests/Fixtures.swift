@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 @testable import KuraCore
 
 /// A fresh temp directory per test, removed at the end.
@@ -21,6 +22,12 @@ final class Scratch {
 
     func reopen() throws -> Repository {
         try Repository.open(at: sub("repo"), cacheRoot: sub("cache"))
+    }
+
+    /// A new SQLite database at `site/db.sqlite3`: its path and an open queue.
+    func siteDatabase() throws -> (path: String, queue: DatabaseQueue) {
+        try FileManager.default.createDirectory(atPath: sub("site"), withIntermediateDirectories: true)
+        return (sub("site/db.sqlite3"), try DatabaseQueue(path: sub("site/db.sqlite3")))
     }
 }
 

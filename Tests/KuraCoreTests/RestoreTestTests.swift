@@ -101,9 +101,7 @@ struct PostgresRestoreTestTests {
     func site() throws -> (Scratch, Repository, Snapshot) {
         let scratch = Scratch()
         let repository = try scratch.repository()
-        let path = scratch.sub("site/db.sqlite3")
-        try FileManager.default.createDirectory(atPath: scratch.sub("site"), withIntermediateDirectories: true)
-        let database = try DatabaseQueue(path: path)
+        let (path, database) = try scratch.siteDatabase()
         try database.write { db in
             try db.execute(sql: """
                 CREATE TABLE student (id INTEGER PRIMARY KEY, name TEXT);

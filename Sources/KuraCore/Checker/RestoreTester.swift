@@ -56,19 +56,14 @@ public final class RestoreTester {
     private func testPostgres(_ snapshot: Snapshot, _ options: RestoreTestOptions,
                               cancellation: CancellationFlag) throws -> [RestoreTestCheck] {
         var checks: [RestoreTestCheck] = []
-        let scratch: DatabaseURL
+        let scratch: DatabaseURL, maintenance: PostgresConnection
         do {
             scratch = try options.scratchDatabase ?? defaultScratch(for: snapshot)
-        } catch {
-            return [RestoreTestCheck(name: "database restore", ok: false, detail: "\(error)", seconds: 0)]
-        }
-        let started = Date()
-        let maintenance: PostgresConnection
-        do {
             maintenance = try PostgresConnection(try PostgresParameters(url: scratch).with(database: "postgres"))
         } catch {
             return [RestoreTestCheck(name: "database restore", ok: false, detail: "\(error)", seconds: 0)]
         }
+        let started = Date()
         let name = try scratch.name
         // Each run holds a session advisory lock named after its scratch database for its whole
         // life; the kernel of a killed run's connection releases it. So a scratch database whose
