@@ -13,6 +13,10 @@ enum Terminal {
         write("kura: error: \(message)\n")
     }
 
+    static func warning(_ message: String) {
+        notice("warning: " + message)
+    }
+
     static func notice(_ message: String) {
         clearProgress()
         write("kura: \(message)\n")

@@ -51,8 +51,8 @@ public final class ArchiveExporter {
                 throw KuraError.invalidArgument("\(finalPath) already exists: remove it or choose another --output")
             }
             let temporaryPath = directory + "/." + name + ".tar.gz.kura-" + FileSystem.randomName().prefix(8)
-            fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw KuraError.posix("cannot create", temporaryPath) }
+            // Owner-only: the archive holds the whole database and every receipt.
+            fd = try FileSystem.createFile(temporaryPath)
             (archivePath, temporary) = (finalPath, temporaryPath)
         case .stream(let output):
             fd = output

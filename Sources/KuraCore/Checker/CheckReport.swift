@@ -6,6 +6,8 @@ public struct CheckReport: Sendable, Encodable {
     public var errors: [String] = []
     /// Not damage: unreferenced packs, leftover temp files.
     public var notices: [String] = []
+    /// Not damage, but to fix: repository files readable by other users.
+    public var warnings: [String] = []
     /// Files that cannot be restored, with the snapshots that hold them.
     public var damagedFiles: [DamagedFile] = []
     public var snapshots = 0
@@ -24,7 +26,7 @@ public struct CheckReport: Sendable, Encodable {
     public var ok: Bool { errors.isEmpty }
 
     enum CodingKeys: String, CodingKey {
-        case ok, errors, notices, snapshots, packs, durationSeconds = "duration_seconds"
+        case ok, errors, notices, warnings, snapshots, packs, durationSeconds = "duration_seconds"
         case damagedFiles = "damaged_files", indexFiles = "index_files", referencedChunks = "referenced_chunks"
         case packsRead = "packs_read", bytesRead = "bytes_read", chunksRead = "chunks_read", readDataSubset = "read_data_subset", readDataSeconds = "read_data_seconds"
     }
@@ -34,6 +36,7 @@ public struct CheckReport: Sendable, Encodable {
         try container.encode(ok, forKey: .ok)
         try container.encode(errors, forKey: .errors)
         try container.encode(notices, forKey: .notices)
+        try container.encode(warnings, forKey: .warnings)
         try container.encode(damagedFiles, forKey: .damagedFiles)
         try container.encode(snapshots, forKey: .snapshots)
         try container.encode(indexFiles, forKey: .indexFiles)

@@ -82,8 +82,18 @@ public final class RepositoryChecker {
                                  + "damaged or missing; it cannot be restored or exported")
         }
         report.snapshots = snapshots.count
+        report.warnings += try permissionWarnings()
         report.durationSeconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// A warning when repository files or folders are open to other users (made before Kura was
+    /// private by default, or changed by hand).
+    private func permissionWarnings() throws -> [String] {
+        let open = try repository.pathsOpenToOtherUsers()
+        guard let first = open.first else { return [] }
+        return ["\(open.count) repository file(s) or folder(s) can be read by other users (\(first)\(open.count > 1 ? ", …" : "")): "
+                + "run 'kura repair permissions' to make them owner-only"]
     }
 
     /// Reads every snapshot record and database (integrity_check) and adds the readable ones'

@@ -23,6 +23,8 @@ enum PostgresDumper {
         let name = try url.name
         let file = temporaryDirectory + "/dump-" + FileSystem.randomName()
         do {
+            // pg_dump keeps the mode of a file that exists; it would create its own readable by everyone.
+            try FileSystem.createEmptyPrivateFile(file)
             let result = try Subprocess.run(tools.pgDump, ["--format=custom", "--compress=0", "--snapshot=\(snapshotName)",
                                                            "--file=\(file)", "--no-password"],
                                             environment: parameters.environment)

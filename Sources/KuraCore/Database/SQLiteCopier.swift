@@ -12,6 +12,7 @@ enum SQLiteCopier {
         }
         let file = temporaryDirectory + "/sqlite-" + FileSystem.randomName()
         do {
+            try FileSystem.createEmptyPrivateFile(file)
             var configuration = Configuration()
             configuration.readonly = true
             configuration.busyMode = .timeout(30)

@@ -21,6 +21,8 @@ public final class IndexCache {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
+        // SQLite would create the file (and its -wal, -shm, which copy its mode) readable by others.
+        if !FileSystem.exists(path) { try? FileSystem.createEmptyPrivateFile(path) }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
             try database.writeWithoutTransaction { db in

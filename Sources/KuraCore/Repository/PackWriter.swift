@@ -84,8 +84,7 @@ final class PackWriter {
 
     private func openPack() throws {
         temporaryPath = layout.tmpDirectory + "/pack-" + FileSystem.randomName()
-        fd = open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw KuraError.posix("cannot create pack", temporaryPath) }
+        fd = try FileSystem.createFile(temporaryPath, flags: O_RDWR, mode: layout.permissions.file)
         resultLock.lock()
         temporaryFiles.insert(temporaryPath)
         resultLock.unlock()

@@ -17,6 +17,8 @@ public final class Repository {
         self.config = config
         cacheDirectory = cacheRoot + "/" + config.id
         try FileSystem.makeDirectories(cacheDirectory + "/snapshots")
+        // A cache made by an earlier version may be readable by others: it holds snapshot databases.
+        chmod(cacheDirectory, FilePermissions.ownerOnly.directory)
     }
 
     /// `$KURA_CACHE`, else `$XDG_CACHE_HOME/kura`, else `~/.cache/kura`.
@@ -38,16 +40,18 @@ public final class Repository {
         } else {
             try FileSystem.makeDirectories(path)
         }
-        for directory in layout.directories { try FileSystem.makeDirectory(directory) }
+        // An empty folder made beforehand becomes owner-only too: the repository holds the whole site.
+        if chmod(path, layout.permissions.directory) != 0 { throw KuraError.posix("cannot set the mode of", path) }
+        for directory in layout.directories { try FileSystem.makeDirectory(directory, mode: layout.permissions.directory) }
         // The config is written last: a directory without it is not a repository.
         try FileSystem.writeAtomically(try [UInt8](JSONEncoder.kura.encode(config)), to: layout.config,
-                                       temporaryDirectory: layout.tmpDirectory)
+                                       temporaryDirectory: layout.tmpDirectory, mode: layout.permissions.file)
         return try Repository(layout: layout, config: config, cacheRoot: cacheRoot)
     }
 
     /// Opens an existing repository; `.noRepository` when `path` holds none.
     public static func open(at path: String, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
-        let layout = RepositoryLayout(root: path)
+        let layout = RepositoryLayout(root: path, permissions: .matching(config: path + "/config"))
         guard let bytes = try? FileSystem.readFile(layout.config) else { throw KuraError.noRepository(path: path) }
         let config: RepositoryConfig
         do {
@@ -115,7 +119,8 @@ public final class Repository {
     public func writeIndexFile(_ index: IndexFile) throws -> (id: ChunkID, size: Int) {
         let bytes = index.encoded()
         let id = SHA256Hasher.hash(bytes)
-        try FileSystem.writeAtomically(bytes, to: layout.index(id), temporaryDirectory: layout.tmpDirectory)
+        try FileSystem.writeAtomically(bytes, to: layout.index(id), temporaryDirectory: layout.tmpDirectory,
+                                       mode: layout.permissions.file)
         try self.index().add(index, id: id)
         return (id, bytes.count)
     }
@@ -148,7 +153,8 @@ public final class Repository {
     func writeSnapshot(_ record: SnapshotRecord) throws -> Snapshot {
         let bytes = try [UInt8](JSONEncoder.kura.encode(record))
         let id = SHA256Hasher.hash(bytes)
-        try FileSystem.writeAtomically(bytes, to: layout.snapshot(id), temporaryDirectory: layout.tmpDirectory)
+        try FileSystem.writeAtomically(bytes, to: layout.snapshot(id), temporaryDirectory: layout.tmpDirectory,
+                                       mode: layout.permissions.file)
         return Snapshot(id: id, record: record)
     }
 

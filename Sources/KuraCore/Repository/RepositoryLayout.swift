@@ -1,8 +1,14 @@
-/// Where each kind of file lives inside a repository directory (docs/FORMAT.md, "Layout").
+/// Where each kind of file lives inside a repository directory (docs/FORMAT.md, "Layout"), and
+/// the modes new files and folders get there.
 public struct RepositoryLayout: Sendable {
     public let root: String
+    /// Owner-only, or group-readable when the repository's `config` is (docs/DESIGN.md, invariant 23).
+    public let permissions: FilePermissions
 
-    public init(root: String) { self.root = root }
+    public init(root: String, permissions: FilePermissions = .ownerOnly) {
+        self.root = root
+        self.permissions = permissions
+    }
 
     public var config: String { root + "/config" }
     public var dataDirectory: String { root + "/data" }

@@ -69,10 +69,11 @@ public final class RepositoryLock: @unchecked Sendable {
         let name = FileSystem.randomName()
         let temporary = layout.tmpDirectory + "/lock-" + name
         let bytes = try JSONEncoder.kura.encode(info)
-        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            if errno == EROFS || errno == EACCES { throw KuraError.readOnlyRepository(path: layout.root) }
-            throw KuraError.posix("cannot create lock", temporary)
+        let fd: Int32
+        do {
+            fd = try FileSystem.createFile(temporary, flags: O_RDWR, mode: layout.permissions.file)
+        } catch KuraError.io(_, _, let code) where code == EROFS || code == EACCES {
+            throw KuraError.readOnlyRepository(path: layout.root)
         }
         // Lock before publishing, so that nobody ever sees our lock file unlocked.
         flock(fd, LOCK_EX | LOCK_NB)

@@ -44,8 +44,9 @@ extension Repository {
     public func writeVerification(_ record: VerificationRecord) throws -> ChunkID {
         let bytes = try [UInt8](JSONEncoder.kura.encode(record))
         let id = SHA256Hasher.hash(bytes)
-        try FileSystem.makeDirectory(verificationsDirectory)
-        try FileSystem.writeAtomically(bytes, to: verificationsDirectory + "/" + id.hex, temporaryDirectory: layout.tmpDirectory)
+        try FileSystem.makeDirectory(verificationsDirectory, mode: layout.permissions.directory)
+        try FileSystem.writeAtomically(bytes, to: verificationsDirectory + "/" + id.hex, temporaryDirectory: layout.tmpDirectory,
+                                       mode: layout.permissions.file)
         return id
     }
 

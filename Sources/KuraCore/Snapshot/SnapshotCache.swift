@@ -36,8 +36,7 @@ extension Repository {
             return id
         }
         let locations = try index().locations(chunks)
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw KuraError.posix("cannot create", path) }
+        let fd = try FileSystem.createFile(path)
         defer { Glibc.close(fd) }
         let reader = ChunkReader(layout: layout)
         let decompressor = ChunkDecompressor()

@@ -11,6 +11,7 @@ final class SnapshotWriter {
     init(workPath: String) throws {
         self.workPath = workPath
         unlink(workPath)
+        try FileSystem.createEmptyPrivateFile(workPath)
         do {
             var configuration = Configuration()
             configuration.prepareDatabase { db in
@@ -58,6 +59,8 @@ final class SnapshotWriter {
                 }
                 try db.execute(sql: "PRAGMA application_id = \(SnapshotSchema.applicationID); PRAGMA user_version = \(SnapshotSchema.version)")
                 unlink(path)
+                // VACUUM INTO fills an empty file and keeps its mode (it would create one readable by others).
+                try FileSystem.createEmptyPrivateFile(path)
                 try db.execute(sql: "VACUUM INTO ?", arguments: [path])
             }
             try database.close()

@@ -32,16 +32,43 @@ public enum FileSystem {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
-        if mkdir(path, mode) != 0 && errno != EEXIST { throw KuraError.posix("cannot create directory", path) }
+    /// Creates a directory with exactly `mode` (owner-only by default), whatever the umask; an
+    /// existing directory is left as it is.
+    static func makeDirectory(_ path: String, mode: mode_t = FilePermissions.ownerOnly.directory) throws {
+        if mkdir(path, mode) != 0 {
+            if errno == EEXIST { return }
+            throw KuraError.posix("cannot create directory", path)
+        }
+        // The umask may have removed bits of `mode` (group read): set them as asked.
+        if chmod(path, mode) != 0 { throw KuraError.posix("cannot set the mode of", path) }
     }
 
-    /// Creates `path` and every missing parent.
-    static func makeDirectories(_ path: String) throws {
+    /// Creates `path` and every missing parent, each with `mode` (owner-only by default).
+    static func makeDirectories(_ path: String, mode: mode_t = FilePermissions.ownerOnly.directory) throws {
         if isDirectory(path) { return }
         let parent = parent(of: path)
-        if parent != "." && parent != "/" && parent != path { try makeDirectories(parent) }
-        try makeDirectory(path)
+        if parent != "." && parent != "/" && parent != path { try makeDirectories(parent, mode: mode) }
+        try makeDirectory(path, mode: mode)
+    }
+
+    /// Creates a new file (`O_EXCL`) with exactly `mode` (owner-only by default), whatever the
+    /// umask, and returns its descriptor opened with `flags` (`O_WRONLY`, `O_RDWR`, …).
+    static func createFile(_ path: String, flags: Int32 = O_WRONLY, mode: mode_t = FilePermissions.ownerOnly.file) throws -> Int32 {
+        let fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw KuraError.posix("cannot create", path) }
+        if fchmod(fd, mode) != 0 {
+            let code = errno
+            close(fd)
+            unlink(path)
+            throw KuraError.posix("cannot set the mode of", path, code)
+        }
+        return fd
+    }
+
+    /// Creates an empty owner-only file for another writer (SQLite, pg_dump) to fill: they keep
+    /// the mode of a file that exists, where they would create a new one readable by everyone.
+    static func createEmptyPrivateFile(_ path: String) throws {
+        close(try createFile(path))
     }
 
     /// The names in a directory, without `.` and `..`, in byte order.
@@ -129,10 +156,11 @@ public enum FileSystem {
 
     /// Writes `bytes` to `path` crash-safely: a temp file in `temporaryDirectory`, fsync, rename,
     /// fsync of the target directory. A reader sees the old state or the whole new file.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String) throws {
+    /// The file gets exactly `mode` (owner-only by default).
+    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String,
+                                mode: mode_t = FilePermissions.ownerOnly.file) throws {
         let temporary = temporaryDirectory + "/" + randomName()
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw KuraError.posix("cannot create", temporary) }
+        let fd = try createFile(temporary, mode: mode)
         do {
             try bytes.withUnsafeBytes { try writeFully(fd, $0, path: temporary) }
             if fsync(fd) != 0 { throw KuraError.posix("cannot sync", temporary) }
@@ -145,7 +173,7 @@ public enum FileSystem {
         }
     }
 
-    /// Writes text crash-safely next to `path` (temp file in the same directory).
+    /// Writes text crash-safely next to `path` (temp file in the same directory), owner-only.
     public static func writeText(_ text: String, to path: String) throws {
         try writeAtomically(Array(text.utf8), to: path, temporaryDirectory: parent(of: path))
     }

@@ -6,7 +6,29 @@ struct RepairCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repair",
         abstract: "Repair repository structures.",
-        subcommands: [RepairIndexCommand.self])
+        subcommands: [RepairIndexCommand.self, RepairPermissionsCommand.self])
+}
+
+struct RepairPermissionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "permissions",
+        abstract: "Make the repository's files and folders, and its local cache, owner-only (repositories made before Kura 2).",
+        discussion: "Files become 0600 and folders 0700, or 0640 and 0750 when the repository's config file is group-readable (a backup operator group). Nothing is ever left readable by other users.")
+
+    @OptionGroup var repository: RepositoryOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let (repo, lock) = try repository.openLocked(exclusive: true)
+        defer { lock?.release() }
+        let report = try repo.repairPermissions()
+        if output.json {
+            try Terminal.printJSON(report)
+            return
+        }
+        print("changed the mode of \(report.changed) of \(report.examined) files and folders "
+              + "(files \(report.fileMode), folders \(report.directoryMode))")
+    }
 }
 
 struct RepairIndexCommand: ParsableCommand {

@@ -83,6 +83,7 @@ struct VerifyCommand: ParsableCommand {
 
     private func printText(_ report: CheckReport) {
         report.notices.forEach(Terminal.notice)
+        report.warnings.forEach(Terminal.warning)
         print("checked \(report.snapshots) snapshots, \(report.indexFiles) index files, \(report.packs) packs, "
               + "\(report.referencedChunks) referenced chunks")
         if readData || readDataSubset != nil {
