@@ -24,7 +24,7 @@ public struct ArchiveFile: Sendable {
         guard FileSystem.exists(manifestPath) else { return .missingManifest }
         let object: Any
         do {
-            object = try JSONSerialization.jsonObject(with: Data(try FileSystem.readFile(manifestPath)))
+            object = try JSONSerialization.jsonObject(with: Data(try FileSystem.readFile(manifestPath, limit: ArchiveManifest.maxFileSize)))
         } catch {
             throw KuraError.integrity("\(manifestPath) is not valid JSON")
         }

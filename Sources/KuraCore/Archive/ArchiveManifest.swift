@@ -4,6 +4,9 @@ import Foundation
 /// backup_file, timestamp, datetime, database, type, size_mb, hash, includes, status, then
 /// Kura's extra keys.
 public struct ArchiveManifest: Equatable, Sendable {
+    /// The sidecar is well under a kilobyte (plus a table list); a larger file is not one.
+    static let maxFileSize = 16 << 20
+
     public var backupFile: String
     /// `YYYYMMDD_HHMMSS`, local time of the snapshot.
     public var timestamp: String

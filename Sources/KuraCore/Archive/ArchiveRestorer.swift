@@ -58,6 +58,16 @@ public final class ArchiveRestorer {
             let existing = try conflicts(members, target: target, subtree: subtree)
             if !existing.isEmpty { throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: target) }
         }
+        // What the archive's headers announce is written, never more: a small archive that
+        // inflates to more than the target's free space (a gzip bomb) is refused before writing.
+        let needed = members.compactMap { place($0, subtree: subtree)?.size }.reduce(Int64(0)) { total, size in
+            let (sum, overflow) = total.addingReportingOverflow(size)
+            return overflow ? .max : sum
+        }
+        if let available = FileSystem.availableBytes(near: target), needed > available {
+            throw KuraError.invalidArgument("\(archive.path) holds \(needed) bytes of files, more than the \(available) bytes free at \(target): "
+                                            + "nothing was written; free space or choose another --target")
+        }
         let directory = try TargetDirectory(path: target)
         var result = RestoreResult()
         var directories: [Entry] = []

@@ -49,7 +49,7 @@ final class TarReader {
             if header.allSatisfy({ $0 == 0 }) { return try drainEnd() }
             guard Self.checksumOK(header) else { throw KuraError.integrity("\(path): a tar header is damaged (bad checksum)") }
             let type = header[156]
-            let size = try Self.number(header, 124, 12, in: path)
+            let size = try checkedSize(try Self.number(header, 124, 12, in: path))
             switch type {
             case UInt8(ascii: "x"):
                 pax = Self.parsePax(try readData(size))
@@ -68,8 +68,11 @@ final class TarReader {
             }
             var name = pax["path"] ?? longName ?? Self.ustarName(header)
             let linkTarget = pax["linkpath"] ?? longLink ?? Self.string(header, 157, 100)
-            let memberSize = pax["size"].flatMap { Int64($0) } ?? size
-            let mtime = try pax["mtime"].flatMap(Self.paxTime) ?? Self.number(header, 136, 12, in: path) * 1_000_000_000
+            let memberSize = try pax["size"].map { text -> Int64 in
+                guard let value = Int64(text) else { throw KuraError.integrity("\(path): a pax size '\(text.prefix(40))' is not a number") }
+                return try checkedSize(value)
+            } ?? size
+            let mtime = try pax["mtime"].flatMap(Self.paxTime) ?? Self.nanoseconds(seconds: Self.number(header, 136, 12, in: path))
             pax = [:]
             longName = nil
             longLink = nil
@@ -89,7 +92,7 @@ final class TarReader {
             case UInt8(ascii: "1"): throw KuraError.integrity("\(path): member '\(name)' is a hard link, which Kura does not restore")
             default: throw KuraError.integrity("\(path): member '\(name)' is a device, FIFO or unknown type, which Kura does not restore")
             }
-            let member = TarMember(path: name, kind: kind, mode: UInt32(try Self.number(header, 100, 8, in: path)) & 0o7777,
+            let member = TarMember(path: name, kind: kind, mode: UInt32(truncatingIfNeeded: try Self.number(header, 100, 8, in: path)) & 0o7777,
                                    size: kind == .file ? memberSize : 0, mtimeNanoseconds: mtime)
             var remaining = member.size
             try body(member) { sink in
@@ -103,6 +106,18 @@ final class TarReader {
             }
             try skip(remaining + Int64(TarHeader.padding(member.size)))
         }
+    }
+
+    /// The largest member size accepted: 2^50 bytes (1 PiB), far above any site and far below
+    /// where a size, its padding or a running total could overflow.
+    static let maxMemberSize: Int64 = 1 << 50
+
+    /// A size from a header or a pax record, refused when negative or implausibly large.
+    private func checkedSize(_ size: Int64) throws -> Int64 {
+        guard size >= 0, size <= Self.maxMemberSize else {
+            throw KuraError.integrity("\(path): a tar header claims a size of \(size) bytes: damaged or hostile archive")
+        }
+        return size
     }
 
     // MARK: Blocks
@@ -135,7 +150,7 @@ final class TarReader {
     }
 
     private func readData(_ size: Int64) throws -> [UInt8] {
-        guard size <= 1 << 20 else { throw KuraError.integrity("\(path): an extended header is implausibly large") }
+        guard size >= 0, size <= 1 << 20 else { throw KuraError.integrity("\(path): an extended header is implausibly large") }
         try fill(Int(size))
         let data = Array(buffer[start..<(start + Int(size))])
         start += Int(size)
@@ -185,8 +200,15 @@ final class TarReader {
     static func number(_ header: [UInt8], _ offset: Int, _ width: Int, in path: String) throws -> Int64 {
         let field = header[offset..<(offset + width)]
         if let first = field.first, first & 0x80 != 0 {
-            // GNU base-256 for large values.
-            return field.dropFirst().reduce(Int64(first & 0x7f)) { ($0 << 8) | Int64($1) }
+            // GNU base-256 for large values (0xff starts a negative one, refused). More than 63
+            // bits, which 12 bytes can hold, are refused too.
+            var value = Int64(first & 0x7f)
+            guard first & 0x40 == 0 else { throw KuraError.integrity("\(path): a tar header has a negative number") }
+            for byte in field.dropFirst() {
+                guard value <= Int64.max >> 8 else { throw KuraError.integrity("\(path): a tar header has a number too large") }
+                value = value << 8 | Int64(byte)
+            }
+            return value
         }
         let text = string(header, offset, width).trimmingCharacters(in: .whitespaces)
         if text.isEmpty { return 0 }
@@ -200,14 +222,23 @@ final class TarReader {
         return prefix.isEmpty || string(header, 257, 5) != "ustar" ? name : prefix + "/" + name
     }
 
-    /// A pax time "1795573306.9827652" in nanoseconds, exactly (no floating point).
+    /// Seconds since the epoch in nanoseconds, clamped to what an Int64 of nanoseconds holds
+    /// (years 1678 to 2262) instead of overflowing.
+    static func nanoseconds(seconds: Int64) -> Int64 {
+        let limit = Int64.max / 1_000_000_000
+        return max(-limit, min(limit, seconds)) * 1_000_000_000
+    }
+
+    /// A pax time "1795573306.9827652" in nanoseconds, exactly (no floating point); clamped like
+    /// `nanoseconds(seconds:)`.
     static func paxTime(_ text: String) -> Int64? {
         let parts = text.split(separator: ".", maxSplits: 1)
         guard let seconds = parts.first.flatMap({ Int64($0) }) else { return nil }
         let fraction = parts.count > 1 ? String(parts[1].prefix(9)) : ""
-        guard fraction.allSatisfy(\.isNumber) else { return nil }
+        guard fraction.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
         let nanoseconds = Int64(fraction.padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0
-        return seconds * 1_000_000_000 + (text.hasPrefix("-") ? -nanoseconds : nanoseconds)
+        let whole = Self.nanoseconds(seconds: seconds)
+        return text.hasPrefix("-") ? whole - nanoseconds : whole + nanoseconds
     }
 
     /// "len key=value\n" records.
@@ -215,8 +246,9 @@ final class TarReader {
         var result: [String: String] = [:]
         var index = 0
         while index < data.count {
+            // The length counts the whole record: its digits, the space, "key=value" and "\n".
             guard let space = data[index...].firstIndex(of: 32), let length = Int(String(decoding: data[index..<space], as: UTF8.self)),
-                  length > 0, index + length <= data.count else { break }
+                  length > space - index + 1, length <= data.count - index else { break }
             let record = data[(space + 1)..<(index + length - 1)]
             if let equals = record.firstIndex(of: 61) {
                 result[String(decoding: record[record.startIndex..<equals], as: UTF8.self)] = String(decoding: record[(equals + 1)...], as: UTF8.self)

@@ -38,6 +38,9 @@ final class PackVerifier {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
         let size = Int(info.st_size)
+        guard size <= repository.config.maxPackFileSize else {
+            throw KuraError.integrity("pack \(pack.short) is \(size) bytes, more than any pack of this repository can be: damaged or not a pack")
+        }
         if packBuffer.count < size {
             packBuffer.deallocate()
             packBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
@@ -83,6 +86,7 @@ final class PackVerifier {
 
     /// True when the blob of `entry` in a loaded pack decodes to the chunk's id.
     func isIntact(_ entry: PackEntry, in bytes: UnsafeRawBufferPointer) -> Bool {
+        // Offset and length are bounded by `PackEntry.decode`: the sum cannot overflow.
         let start = Int(entry.offset), end = start + Int(entry.storedLength)
         guard start >= PackFormat.headerSize, end <= bytes.count else { return false }
         let length = Int(entry.plainLength)

@@ -11,6 +11,9 @@ public struct IndexFile: Equatable, Sendable {
     }
 
     static let magic = Array("KURAIDX\u{0}".utf8)
+    /// A backup writes an index file per ~1 GiB of packs (at most ~15 MiB of entries) and prune
+    /// one per 100,000 entries (~5 MiB): a larger file is not one.
+    static let maxFileSize = 256 << 20
     static let version: UInt32 = 1
 
     public init(supersedes: [ChunkID] = [], packs: [PackIndex]) {
@@ -36,9 +39,11 @@ public struct IndexFile: Equatable, Sendable {
     /// Size of the fixed part before the superseded ids: magic, version, count.
     static let headerSize = 16
 
-    /// The superseded ids from the start of an index file, without decoding its entries; nil when
-    /// the header is not an index file's. `read(offset, count)` returns the file's bytes there.
-    static func supersedes(reading read: (Int, Int) throws -> [UInt8]) rethrows -> [ChunkID]? {
+    /// The superseded ids from the start of an index file of `fileSize` bytes, without decoding
+    /// its entries; nil when the header is not an index file's or announces more ids than the
+    /// file holds. `read(offset, count)` returns the file's bytes there.
+    static func supersedes(fileSize: Int, reading read: (Int, Int) throws -> [UInt8]) rethrows -> [ChunkID]? {
+        guard fileSize >= headerSize else { return nil }
         let header = try read(0, headerSize)
         let count: UInt32? = header.withUnsafeBytes { raw in
             var reader = BinaryReader(raw)
@@ -46,7 +51,7 @@ public struct IndexFile: Equatable, Sendable {
                   reader.read(UInt32.self) == Self.version else { return nil }
             return reader.read(UInt32.self)
         }
-        guard let count, count < 1 << 24 else { return nil }
+        guard let count, Int(count) <= (fileSize - headerSize) / 32 else { return nil }
         if count == 0 { return [] }
         let ids = try read(headerSize, Int(count) * 32)
         guard ids.count == Int(count) * 32 else { return nil }

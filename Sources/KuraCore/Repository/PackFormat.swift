@@ -11,6 +11,13 @@ public struct PackEntry: Hashable, Sendable {
 
     /// Encoded size: id 32, offset 8, stored 4, plain 4, codec 1.
     static let encodedSize = 49
+    /// No chunker cuts more than 64 MiB (`ChunkerParameters.validate`): a longer chunk in a trailer
+    /// or an index file is damage, refused before anything is allocated for it.
+    static let maxPlainLength: UInt32 = 64 << 20
+    /// A stored chunk is at most its plain length plus what zstd or zlib can add to it.
+    static let maxStoredLength: UInt32 = maxPlainLength + (1 << 20)
+    /// No pack reaches 1 TiB (`pack_size` is at most 1 GiB): an offset past it is damage.
+    static let maxOffset: UInt64 = 1 << 40
 
     func encode(into writer: inout BinaryWriter) {
         writer.append(bytes: chunk.bytes)
@@ -24,7 +31,8 @@ public struct PackEntry: Hashable, Sendable {
         guard let idBytes = reader.readBytes(32), let chunk = ChunkID(bytes: idBytes),
               let offset = reader.read(UInt64.self), let stored = reader.read(UInt32.self),
               let plain = reader.read(UInt32.self), let codecByte = reader.read(UInt8.self),
-              let codec = Codec(rawValue: codecByte) else { return nil }
+              let codec = Codec(rawValue: codecByte),
+              plain <= maxPlainLength, stored <= maxStoredLength, offset <= maxOffset else { return nil }
         return PackEntry(chunk: chunk, offset: offset, storedLength: stored, plainLength: plain, codec: codec)
     }
 }
@@ -75,6 +83,7 @@ enum PackFormat {
         var entries: [PackEntry] = []
         let dataEnd = packSize - UInt64(bytes.count + footerSize)
         while reader.remaining > 0 {
+            // `decode` bounds offset and length: their sum cannot overflow.
             guard let entry = decode(&reader), entry.offset >= UInt64(headerSize),
                   entry.offset + UInt64(entry.storedLength) <= dataEnd else { return nil }
             entries.append(entry)
@@ -97,13 +106,13 @@ enum PackFormat {
     static func trailer(packSize size: UInt64, name: String, read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {
         guard size >= UInt64(headerSize + footerSize) else { throw KuraError.integrity("pack \(name) is truncated (\(size) bytes)") }
         let footer = try read(Int64(size) - Int64(footerSize), footerSize)
-        guard let (count, digest) = footer.withUnsafeBytes({ entryCount(footer: $0) }),
+        guard footer.count == footerSize, let (count, digest) = footer.withUnsafeBytes({ entryCount(footer: $0) }),
               UInt64(count * PackEntry.encodedSize + footerSize + headerSize) <= size else {
             throw KuraError.integrity("pack \(name) has no valid footer (truncated or damaged)")
         }
         let trailerSize = count * PackEntry.encodedSize
         let trailer = try read(Int64(size) - Int64(footerSize + trailerSize), trailerSize)
-        guard let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, packSize: size) }) else {
+        guard trailer.count == trailerSize, let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, packSize: size) }) else {
             throw KuraError.integrity("pack \(name) has a damaged trailer")
         }
         return entries

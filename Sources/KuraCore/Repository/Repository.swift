@@ -52,7 +52,7 @@ public final class Repository {
     /// Opens an existing repository; `.noRepository` when `path` holds none.
     public static func open(at path: String, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
         let layout = RepositoryLayout(root: path, permissions: .matching(config: path + "/config"))
-        guard let bytes = try? FileSystem.readFile(layout.config) else { throw KuraError.noRepository(path: path) }
+        guard let bytes = try? FileSystem.readFile(layout.config, limit: RepositoryConfig.maxFileSize) else { throw KuraError.noRepository(path: path) }
         let config: RepositoryConfig
         do {
             config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(bytes))
@@ -91,7 +91,7 @@ public final class Repository {
 
     /// Reads and checks an index file (its name must be the SHA-256 of its bytes).
     public func readIndexFile(_ id: ChunkID) throws -> IndexFile {
-        let bytes = try FileSystem.readFile(layout.index(id))
+        let bytes = try FileSystem.readFile(layout.index(id), limit: IndexFile.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id,
               let index = bytes.withUnsafeBytes({ IndexFile.decode($0) }) else {
             throw KuraError.integrity("index file \(id.short) is damaged: run 'kura repair index'")
@@ -106,7 +106,9 @@ public final class Repository {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
         defer { Glibc.close(fd) }
-        let ids = try? IndexFile.supersedes { offset, count -> [UInt8] in
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
+        let ids = try? IndexFile.supersedes(fileSize: Int(info.st_size)) { offset, count -> [UInt8] in
             var bytes = [UInt8](repeating: 0, count: count)
             try bytes.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: Int64(offset), path: path) }
             return bytes
@@ -138,7 +140,7 @@ public final class Repository {
     }
 
     public func readSnapshot(_ id: ChunkID) throws -> Snapshot {
-        let bytes = try FileSystem.readFile(layout.snapshot(id))
+        let bytes = try FileSystem.readFile(layout.snapshot(id), limit: SnapshotRecord.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id else {
             throw KuraError.integrity("snapshot record \(id.short) does not match its name")
         }

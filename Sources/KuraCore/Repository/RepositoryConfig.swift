@@ -43,6 +43,19 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
     public var chunkerForDumps: ChunkerParameters { dumpChunker ?? chunker }
 
     /// Checks that this version can read and write a repository with this configuration.
+    /// A config (or a lock file) is a few hundred bytes; a larger file is not one.
+    static let maxFileSize = 1 << 20
+
+    /// The largest `pack_size` a config may ask for.
+    static let maxPackSize = 1 << 30
+
+    /// The largest pack file this repository can hold: a pack is closed once it reaches
+    /// `pack_size`, so it holds at most that, one more chunk, and a trailer of 49 bytes for each
+    /// chunk of at least 64 bytes. A larger file is damage, refused before it is read into memory.
+    var maxPackFileSize: Int {
+        2 * packSize + 2 * Int(PackEntry.maxStoredLength)
+    }
+
     public func validate() throws {
         guard format == Self.formatName else { throw KuraError.unsupportedFormat("config format '\(format)'") }
         guard version == Self.currentVersion else {
@@ -53,6 +66,6 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
         try treeChunker.validate()
         try dumpChunker?.validate()
         _ = try CompressionSetting(parsing: compression)
-        guard packSize >= 1 << 20 else { throw KuraError.unsupportedFormat("pack_size \(packSize)") }
+        guard packSize >= 1 << 20, packSize <= Self.maxPackSize else { throw KuraError.unsupportedFormat("pack_size \(packSize)") }
     }
 }

@@ -114,7 +114,7 @@ public final class RepositoryLock: @unchecked Sendable {
     }
 
     static func readLockInfo(_ path: String) -> LockInfo? {
-        guard let bytes = try? FileSystem.readFile(path) else { return nil }
+        guard let bytes = try? FileSystem.readFile(path, limit: RepositoryConfig.maxFileSize) else { return nil }
         return try? JSONDecoder().decode(LockInfo.self, from: Data(bytes))
     }
 

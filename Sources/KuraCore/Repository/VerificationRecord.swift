@@ -56,7 +56,7 @@ extension Repository {
         guard FileSystem.isDirectory(verificationsDirectory) else { return [] }
         var records: [(id: ChunkID, record: VerificationRecord)] = []
         for name in try FileSystem.list(verificationsDirectory) {
-            guard let id = ChunkID(hex: name), let bytes = try? FileSystem.readFile(verificationsDirectory + "/" + name),
+            guard let id = ChunkID(hex: name), let bytes = try? FileSystem.readFile(verificationsDirectory + "/" + name, limit: SnapshotRecord.maxFileSize),
                   SHA256Hasher.hash(bytes) == id,
                   let record = try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes)) else { continue }
             records.append((id, record))

@@ -94,7 +94,15 @@ public final class Restorer {
             matched = true
             switch entry.kind {
             case .directory:
-                let (fd, name) = try target.openParent(of: entry.path)
+                let fd: Int32, name: String
+                do {
+                    (fd, name) = try target.openParent(of: entry.path)
+                } catch {
+                    // Below a symlink or a file (of a hostile snapshot, or of the target): never
+                    // followed; reported like a damaged file, and the rest is restored.
+                    result.failed.append(UnreadablePath(path: entry.path, reason: "\(error)"))
+                    return
+                }
                 if mkdirat(fd, name, 0o700) != 0 && errno != EEXIST {
                     let code = errno
                     Glibc.close(fd)

@@ -26,8 +26,9 @@ public final class SnapshotReader {
     /// The metadata table.
     public func metadata() throws -> [String: String] {
         try read { db in
-            Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM snapshot").map { ($0[0] as String, $0[1] as String) },
-                       uniquingKeysWith: { first, _ in first })
+            Dictionary(try Row.fetchAll(db, sql: "SELECT key, value FROM snapshot").map {
+                (try $0.decode(String.self, atIndex: 0), try $0.decode(String.self, atIndex: 1))
+            }, uniquingKeysWith: { first, _ in first })
         }
     }
 
@@ -35,7 +36,8 @@ public final class SnapshotReader {
     public func databaseTables() throws -> [TableStatistics] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT schema, name, size_bytes, row_count FROM database_tables ORDER BY schema, name").map {
-                TableStatistics(schema: $0[0], name: $0[1], sizeBytes: $0[2], rows: $0[3])
+                TableStatistics(schema: try $0.decode(atIndex: 0), name: try $0.decode(atIndex: 1),
+                                sizeBytes: try $0.decode(atIndex: 2), rows: try $0.decode(atIndex: 3))
             }
         }
     }
@@ -44,7 +46,7 @@ public final class SnapshotReader {
     public func entry(_ path: String) throws -> Entry? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE path = ?", arguments: [path])
-                .flatMap(Self.entry(from:))
+                .map { try self.entry(from: $0) }
         }
     }
 
@@ -63,10 +65,7 @@ public final class SnapshotReader {
                 cursor = try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries ORDER BY path")
             }
             while let row = try cursor.next() {
-                guard let entry = Self.entry(from: row) else {
-                    throw KuraError.integrity("snapshot database \(path) holds an invalid entry")
-                }
-                try body(entry)
+                try body(try entry(from: row))
             }
         }
     }
@@ -78,12 +77,7 @@ public final class SnapshotReader {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE ? IS NULL OR path > ? ORDER BY path LIMIT ?
                 """, arguments: [path, path, limit])
-            return try rows.map { row in
-                guard let entry = Self.entry(from: row) else {
-                    throw KuraError.integrity("snapshot database \(self.path) holds an invalid entry")
-                }
-                return entry
-            }
+            return try rows.map { try self.entry(from: $0) }
         }
     }
 
@@ -113,17 +107,38 @@ public final class SnapshotReader {
         }
     }
 
-    static func entry(from row: Row) -> Entry? {
-        guard let kind = Entry.Kind(rawValue: row[1]) else { return nil }
-        let blob: Data = row[10] ?? Data()
-        guard blob.count % 32 == 0 else { return nil }
-        let chunks: [ChunkID] = blob.withUnsafeBytes { raw in
+    /// Decodes one row of `entries`. A snapshot database may come from a repository someone else
+    /// can write to: a value of the wrong type, an unsafe path (absolute, `..`), a negative size or
+    /// a chunk list of a partial id is an integrity error naming the database, never a trap.
+    func entry(from row: Row) throws -> Entry {
+        func invalid(_ what: String) -> KuraError {
+            .integrity("snapshot database \(self.path) holds an invalid entry (\(what))")
+        }
+        let entryPath: String
+        let kindName: String
+        let blob: Data?
+        let numbers: [Int64]
+        let linkTarget: String?
+        do {
+            entryPath = try row.decode(atIndex: 0)
+            kindName = try row.decode(atIndex: 1)
+            numbers = try (2...8).map { try row.decode(Int64.self, atIndex: $0) }
+            linkTarget = try row.decode(atIndex: 9)
+            blob = try row.decode(atIndex: 10)
+        } catch {
+            throw invalid("\(error)")
+        }
+        guard Entry.isSafeRelativePath(entryPath) else { throw invalid("unsafe path '\(entryPath)'") }
+        guard let kind = Entry.Kind(rawValue: kindName) else { throw invalid("unknown type '\(kindName)' of \(entryPath)") }
+        let size = numbers[6]
+        guard size >= 0 else { throw invalid("negative size of \(entryPath)") }
+        let chunkBytes = blob ?? Data()
+        guard chunkBytes.count % 32 == 0 else { throw invalid("chunk list of \(entryPath)") }
+        let chunks: [ChunkID] = chunkBytes.withUnsafeBytes { raw in
             stride(from: 0, to: raw.count, by: 32).compactMap { ChunkID(bytes: UnsafeRawBufferPointer(rebasing: raw[$0..<($0 + 32)])) }
         }
-        let path: String = row[0]
-        guard Entry.isSafeRelativePath(path) else { return nil }
-        return Entry(path: path, kind: kind, mode: UInt32(truncatingIfNeeded: row[2] as Int64), uid: UInt32(truncatingIfNeeded: row[3] as Int64),
-                     gid: UInt32(truncatingIfNeeded: row[4] as Int64), mtimeNanoseconds: row[5], ctimeNanoseconds: row[6],
-                     inode: UInt64(bitPattern: row[7] as Int64), size: row[8], linkTarget: row[9], chunks: chunks)
+        return Entry(path: entryPath, kind: kind, mode: UInt32(truncatingIfNeeded: numbers[0]) & 0o7777, uid: UInt32(truncatingIfNeeded: numbers[1]),
+                     gid: UInt32(truncatingIfNeeded: numbers[2]), mtimeNanoseconds: numbers[3], ctimeNanoseconds: numbers[4],
+                     inode: UInt64(bitPattern: numbers[5]), size: size, linkTarget: linkTarget, chunks: chunks)
     }
 }

@@ -4,6 +4,10 @@ import Foundation
 /// any snapshot database, and the chunk list of the snapshot database itself. Its id is the
 /// SHA-256 of its JSON bytes.
 public struct SnapshotRecord: Codable, Equatable, Sendable {
+    /// A record lists its snapshot database's chunks (~70 bytes per 32 KiB of database): 64 MiB
+    /// is a database of ~30 GB. A larger file is not a record (verification records share it).
+    static let maxFileSize = 64 << 20
+
     public var version: Int
     /// RFC 3339 with nanoseconds and the local offset at backup time.
     public var time: String

@@ -71,6 +71,21 @@ public enum FileSystem {
         close(try createFile(path))
     }
 
+    /// The bytes an unprivileged writer can still write on the filesystem of `path`, or of its
+    /// nearest existing parent; nil when it cannot be told.
+    static func availableBytes(near path: String) -> Int64? {
+        var candidate = path
+        while !exists(candidate) {
+            let up = parent(of: candidate)
+            if up == candidate { return nil }
+            candidate = up
+        }
+        var info = statvfs()
+        guard statvfs(candidate, &info) == 0 else { return nil }
+        let (total, overflow) = Int64(info.f_bavail).multipliedReportingOverflow(by: Int64(info.f_frsize))
+        return overflow ? Int64.max : total
+    }
+
     /// The names in a directory, without `.` and `..`, in byte order.
     static func list(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw KuraError.posix("cannot list", path) }
@@ -85,12 +100,17 @@ public enum FileSystem {
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
+    /// Reads a whole file of at most `limit` bytes; a larger one is an integrity error naming it
+    /// (a file someone else could write must not make Kura allocate what it claims).
+    static func readFile(_ path: String, limit: Int) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
+        guard info.st_size <= limit else {
+            throw KuraError.integrity("\(path) is \(info.st_size) bytes, more than such a file can be (\(limit)): damaged or not Kura's")
+        }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         try bytes.withUnsafeMutableBytes { try readFully(fd, into: $0, at: 0, path: path) }
         return bytes
