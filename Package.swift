@@ -25,7 +25,7 @@ let package = Package(
                 "CZstd", "CCrypto", "CZlib", "CKuraSystem", "CPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(
             name: "kura",

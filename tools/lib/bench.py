@@ -85,6 +85,10 @@ class Site:
         return b"".join(parts)[:size]
 
     def generate(self):
+        self.generate_media()
+        self.generate_database()
+
+    def generate_media(self):
         media_bytes = int(0.7 * GiB * self.size)
         photos, receipts, videos = 0.58 * media_bytes, 0.28 * media_bytes, 0.14 * media_bytes
         made = 0
@@ -102,6 +106,8 @@ class Site:
         for path in self.rng.sample([p for p in self.uploads if p.endswith(".jpg")], max(1, len(self.uploads) // 50)):
             shutil.copyfile(path, path.replace(".jpg", "_copy.jpg"))  # the same photo uploaded twice
             self.uploads.append(path.replace(".jpg", "_copy.jpg"))
+
+    def generate_database(self):
         rows = int(2_000_000 * self.size)
         self.sql("CREATE TABLE school_student (id serial PRIMARY KEY, name text NOT NULL, email text, photo varchar(200));"
                  "CREATE TABLE school_payment (id bigserial PRIMARY KEY, student_id int NOT NULL REFERENCES school_student(id),"

@@ -22,20 +22,28 @@ public struct ArchiveFile: Sendable {
     public func checkHash() throws -> HashCheck {
         guard FileSystem.exists(path) else { throw KuraError.invalidArgument("no archive at \(path)") }
         guard FileSystem.exists(manifestPath) else { return .missingManifest }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(try FileSystem.readFile(manifestPath, limit: ArchiveManifest.maxFileSize)))
-        } catch {
-            throw KuraError.integrity("\(manifestPath) is not valid JSON")
-        }
-        guard let expected = (object as? [String: Any])?["hash"] as? String, expected.utf8.count == 64 else {
-            throw KuraError.integrity("\(manifestPath) has no sha256 \"hash\"")
-        }
+        let expected = try Self.expectedHash(json: try FileSystem.readFile(manifestPath, limit: ArchiveManifest.maxFileSize),
+                                             name: manifestPath)
         let actual = try sha256()
-        guard actual == expected.lowercased() else {
+        guard actual == expected else {
             throw KuraError.integrity("\(path) does not match its JSON: sha256 \(actual.prefix(12))…, the JSON says \(expected.prefix(12))…")
         }
         return .matches
+    }
+
+    /// The archive's SHA-256 that a sidecar JSON announces (`"hash"`: 64 hex digits, lowercased);
+    /// an integrity error naming `name` when the JSON is invalid or has no such hash.
+    static func expectedHash(json bytes: [UInt8], name: String) throws -> String {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw KuraError.integrity("\(name) is not valid JSON")
+        }
+        guard let expected = (object as? [String: Any])?["hash"] as? String, expected.utf8.count == 64, Hex.isHex(expected) else {
+            throw KuraError.integrity("\(name) has no sha256 \"hash\"")
+        }
+        return expected.lowercased()
     }
 
     /// SHA-256 (hex) of the archive, read in large blocks.

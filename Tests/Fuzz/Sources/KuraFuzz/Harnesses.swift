@@ -1,0 +1,140 @@
+import Foundation
+@testable import KuraCore
+
+/// One libFuzzer harness per parser of bytes Kura reads from outside the process. Each takes the
+/// fuzzer's input and must end in a value or a thrown error — a trap, an out-of-bounds access
+/// (AddressSanitizer), a leak or a hang is a finding. `KURA_FUZZ_HARNESS` picks the harness.
+enum Harness: String, CaseIterable {
+    case tar, gzip, packTrailer = "pack-trailer", indexFile = "index-file", snapshotRecord = "snapshot-record"
+    case snapshotDatabase = "snapshot-database", archiveJSON = "archive-json", databaseURL = "database-url", pathPattern = "path-pattern"
+
+    static let selected: Harness = {
+        let name = ProcessInfo.processInfo.environment["KURA_FUZZ_HARNESS"] ?? ""
+        guard let harness = Harness(rawValue: name) else {
+            FileHandle.standardError.write(Data("KURA_FUZZ_HARNESS must be one of: \(allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
+            exit(2)
+        }
+        return harness
+    }()
+
+    func run(_ bytes: UnsafeRawBufferPointer) {
+        switch self {
+        case .tar: Self.tar(bytes)
+        case .gzip: Self.gzip(bytes)
+        case .packTrailer: Self.packTrailer(bytes)
+        case .indexFile: Self.indexFile(bytes)
+        case .snapshotRecord: _ = try? JSONDecoder().decode(SnapshotRecord.self, from: Data(bytes))
+        case .snapshotDatabase: Self.snapshotDatabase(bytes)
+        case .archiveJSON: _ = try? ArchiveFile.expectedHash(json: Array(bytes), name: "fuzz.json")
+        case .databaseURL: Self.databaseURL(bytes)
+        case .pathPattern: Self.pathPattern(bytes)
+        }
+    }
+
+    // MARK: Harnesses
+
+    /// The input is a tar stream; it is gzipped (level 1) so that the tar reader sees it as it
+    /// would inside an archive, then every member is read to the end.
+    static func tar(_ bytes: UnsafeRawBufferPointer) {
+        guard let file = Scratch.write(Gzip.compress(bytes)) else { return }
+        guard let reader = try? TarReader(path: file) else { return }
+        _ = try? reader.forEachMember { _, content in try content { _ in } }
+    }
+
+    /// The input is a gzip file, read to the end.
+    static func gzip(_ bytes: UnsafeRawBufferPointer) {
+        guard let file = Scratch.write(Array(bytes)), let reader = try? GzipReader(path: file) else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        while let got = try? reader.read(into: buffer), got > 0 {}
+    }
+
+    /// The input is a whole pack: trailer parsed, then every entry's blob decoded and checked.
+    static func packTrailer(_ bytes: UnsafeRawBufferPointer) {
+        guard let entries = try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "fuzz", read: { offset, count in
+            Array(bytes[Int(offset)..<(Int(offset) + count)])
+        }) else { return }
+        let decompressor = ChunkDecompressor()
+        for entry in entries.prefix(64) {
+            let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(entry.plainLength), alignment: 16)
+            defer { plain.deallocate() }
+            let start = Int(entry.offset), end = start + Int(entry.storedLength)
+            _ = decompressor.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), codec: entry.codec, into: plain)
+        }
+    }
+
+    /// The input is an index file: decoded whole, and its header read as `supersedes` does.
+    static func indexFile(_ bytes: UnsafeRawBufferPointer) {
+        _ = IndexFile.decode(bytes)
+        _ = IndexFile.supersedes(fileSize: bytes.count) { offset, count in
+            guard offset <= bytes.count else { return [] }
+            return Array(bytes[offset..<min(bytes.count, offset + count)])
+        }
+    }
+
+    /// The input is a snapshot database file (SQLite): opened, checked and listed as restore does.
+    static func snapshotDatabase(_ bytes: UnsafeRawBufferPointer) {
+        guard let file = Scratch.write(Array(bytes)), let reader = try? SnapshotReader(path: file) else { return }
+        _ = try? reader.integrityProblems()
+        _ = try? reader.metadata()
+        _ = try? reader.databaseTables()
+        _ = try? reader.totals()
+        var count = 0
+        _ = try? reader.forEachEntry { _ in
+            count += 1
+            if count > 10_000 { throw KuraError.interrupted }
+        }
+    }
+
+    static func databaseURL(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let url = try? DatabaseURL(text) else { return }
+        _ = url.description
+        if url.engine == .postgresql, let parameters = try? PostgresParameters(url: url) {
+            _ = parameters.redacted
+            _ = try? url.replacingDatabase(with: "other")
+        }
+    }
+
+    /// The input's first line is a pattern; the other lines are paths it is matched against.
+    static func pathPattern(_ bytes: UnsafeRawBufferPointer) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let first = lines.first, let pattern = try? PathPattern(first) else { return }
+        for path in lines.dropFirst().prefix(32) { _ = pattern.matches(path) }
+        _ = Entry.isSafeRelativePath(first)
+    }
+}
+
+/// One temp file per process, rewritten for each input (in /dev/shm when there is one).
+enum Scratch {
+    static let path: String = {
+        let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        return folder + "/kura-fuzz-\(getpid())"
+    }()
+
+    static func write(_ bytes: [UInt8]) -> String? {
+        unlink(path)
+        for suffix in ["-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        return FileManager.default.createFile(atPath: path, contents: Data(bytes)) ? path : nil
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    Harness.selected.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+/// SwiftPM links an executable target's entry point as `<Target>_main`; libFuzzer's driver runs
+/// from it (LLVMFuzzerRunDriver) with the harness above as the callback.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+@_cdecl("KuraFuzz_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzTestOneInput(data, size) }
+}
