@@ -54,6 +54,63 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch.sub("x")))
     }
 
+    /// Builds `<name>.tar.gz` from raw tar headers (Python's tarfile refuses to write these):
+    /// `fields` are (offset, bytes) patched into the header of `media/big`, checksum recomputed.
+    func makeRaw(_ name: String, in directory: String, headerPatch: String, body: String = "b''") throws -> String {
+        let path = directory + "/" + name + ".tar.gz"
+        let script = """
+            import gzip, hashlib, json, sys, tarfile
+            path = sys.argv[1]
+            info = tarfile.TarInfo("media/big"); info.size = 0
+            h = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+            \(headerPatch)
+            h[148:156] = b" " * 8
+            h[148:156] = b"%06o\\0 " % sum(h)
+            data = bytes(h) + \(body)
+            data += b"\\0" * (-len(data) % 512) + b"\\0" * 1024
+            open(path, "wb").write(gzip.compress(data))
+            json.dump({"hash": hashlib.sha256(open(path, "rb").read()).hexdigest()}, open(path[:-7] + ".json", "w"))
+            """
+        let result = try Subprocess.run("/usr/bin/env", ["python3", "-c", script, path])
+        #expect(result.status == 0, "\(result.stderr)")
+        return path
+    }
+
+    @Test func implausibleSizesAndRecordsAreRefused() throws {
+        let scratch = Scratch()
+        let dir = scratch.path
+        for (name, patch, body) in [
+            // GNU base-256 sizes: 2^63 (overflows an Int64), 2^62 (beyond any member), negative.
+            ("size-2-63", "h[124:136] = bytes([0x80]) + (2**63).to_bytes(11, 'big')", "b''"),
+            ("size-2-62", "h[124:136] = bytes([0x80]) + (2**62).to_bytes(11, 'big')", "b''"),
+            ("size-negative", "h[124:136] = b'\\xff' * 12", "b''"),
+            ("mtime-huge", "h[136:148] = bytes([0x80]) + b'\\x7f' + b'\\xff' * 10", "b''"),
+        ] {
+            expectRefused(try makeRaw(name, in: dir, headerPatch: patch, body: body), scratch)
+        }
+        // pax records: a negative size, a size of 2^63, a record whose length is shorter than
+        // its own digits, a length past the end.
+        /// "LEN key=value\n" where LEN counts the whole record, its own digits included.
+        func paxRecord(_ keyValue: String) -> String {
+            var length = keyValue.utf8.count + 2
+            while String(length).count + keyValue.utf8.count + 2 != length { length += 1 }
+            return "\(length) \(keyValue)\n"
+        }
+        for (name, record) in [("pax-negative", paxRecord("size=-100")), ("pax-2-63", paxRecord("size=9223372036854775808")),
+                               ("pax-2-62", paxRecord("size=4611686018427387904")), ("pax-short", "1 x"), ("pax-long", "99 path=a\n")] {
+            let recipe = "p = tarfile.TarInfo('PaxHeaders/x'); p.type = tarfile.XHDTYPE; p.size = len(\(record.debugDescription).encode()); t.addfile(p, io.BytesIO(\(record.debugDescription).encode()))\nadd('media/after.txt', b'after')"
+            let archive = try make(name, in: dir, recipe: recipe)
+            let target = scratch.sub("target-" + name)
+            let error = kuraError { _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: target), safetyRepository: nil) }
+            // A malformed record is ignored (as GNU tar warns and goes on); impossible sizes are refused.
+            if ["pax-negative", "pax-2-63", "pax-2-62"].contains(name) {
+                #expect(error?.exitCode == 12, "\(name): \(String(describing: error))")
+            } else {
+                #expect(error == nil || error?.exitCode == 12, "\(name): \(String(describing: error))")
+            }
+        }
+    }
+
     @Test func brokenFilesAreRefused() throws {
         let scratch = Scratch()
         let good = try make("good", in: scratch.path, recipe: "add('database_db.sqlite3', b'')")
