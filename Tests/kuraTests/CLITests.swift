@@ -38,9 +38,9 @@ import Testing
             try run(arguments)
         }
 
-        /// Runs `kura` to its end, with extra environment variables.
-        func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
-            let process = try start(arguments, environment: extra)
+        /// Runs `kura` to its end, with extra environment variables (and a umask, as a shell gives).
+        func run(_ arguments: [String], environment extra: [String: String] = [:], umask mask: String? = nil) throws -> Run {
+            let process = try start(arguments, environment: extra, umask: mask)
             let stdout = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
             let stderr = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
             process.waitUntilExit()
@@ -49,10 +49,15 @@ import Testing
         }
 
         /// Starts `kura` without waiting for it.
-        func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Process {
+        func start(_ arguments: [String], environment extra: [String: String] = [:], umask mask: String? = nil) throws -> Process {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLITests.binary)
-            process.arguments = arguments
+            if let mask {
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+                process.arguments = ["-c", "umask \(mask) && exec \"$0\" \"$@\"", CLITests.binary] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: CLITests.binary)
+                process.arguments = arguments
+            }
             var environment = ProcessInfo.processInfo.environment
             environment["KURA_CACHE"] = root + "/cache"
             environment["KURA_REPO"] = repo
