@@ -270,6 +270,26 @@ enum Tmpfs {
         #expect(try box.run(["verify", "--read-data", "--repo", repo]).status == 0)
     }
 
+    @Test func archiveThatInflatesBeyondTheFreeSpaceIsRefusedBeforeWriting() throws {
+        let box = try Sandbox()
+        let mountPoint = box.root + "/tmpfs"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(CrashTests.shell("mount -t tmpfs -o size=2m tmpfs '\(mountPoint)'") == 0)
+        defer { _ = CrashTests.shell("umount '\(mountPoint)'") }
+        // 64 MiB of zeros: a 65 KB archive (1000x), announced by its tar header.
+        let archive = box.root + "/backup_complet_bomb_20260101_000000.tar.gz"
+        #expect(CrashTests.shell("""
+            cd '\(box.root)' && mkdir -p bomb/media && head -c 67108864 /dev/zero > bomb/media/zeros.bin && \
+            tar -C bomb -czf '\(archive)' media && rm -rf bomb && \
+            printf '{"hash": "%s"}' "$(sha256sum '\(archive)' | cut -d' ' -f1)" > '\(box.root)/backup_complet_bomb_20260101_000000.json'
+            """) == 0)
+        let run = try box.run(["restore", archive, "--target", mountPoint + "/out"])
+        #expect(run.status == 1, "\(run.status): \(run.stderr)")
+        #expect(run.stderr.contains("more than the") && run.stderr.contains("bytes free"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1, "one line: \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: mountPoint + "/out"), "nothing written")
+    }
+
     @Test func readOnlyRepositoryRefusesWritersAndServesReaders() throws {
         let box = try Sandbox()
         let mountPoint = try backedUpOnTmpfs(box, megabytes: 16)
