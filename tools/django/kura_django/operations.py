@@ -24,6 +24,10 @@ def backup(kura=None, dest=None, restore_test=False, step=lambda name: None):
     conf = kura.conf
     step(_("backing up"))
     kura.ensure_repository()
+    notices = []
+    if not kura.media_exists():
+        # A fresh site with no upload yet still has a database to protect.
+        notices.append(_("no media folder yet (%(path)s): database only") % {"path": conf.media_root})
     report = kura.backup()
     snapshot = report["snapshot_id"]
     summary = report["summary"]
@@ -49,6 +53,7 @@ def backup(kura=None, dest=None, restore_test=False, step=lambda name: None):
             "snapshots": result["forgotten"], "archives": len(result["removed_archives"])})
     if restore_test:
         parts.append(_("restore test passed") if result["restore_test"].get("ok") else _("restore test FAILED"))
+    parts += notices
     result["ok"] = not restore_test or bool(result["restore_test"].get("ok"))
     details = "; ".join(parts)
     result["line"] = (_("Backup OK: %(details)s") if result["ok"] else _("Backup saved, but: %(details)s")) % {"details": details}

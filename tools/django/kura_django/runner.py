@@ -51,14 +51,21 @@ class Kura:
     def snapshots(self):
         return self.json("snapshots") or []
 
+    def media_exists(self):
+        """False on a fresh site whose MEDIA_ROOT was never created (no upload yet)."""
+        return os.path.isdir(self.conf.media_root)
+
     def backup(self, tags=("nightly",)):
-        args = ["backup", "--media", self.conf.media_root, "--database", self.conf.database_url]
+        args = ["backup", "--database", self.conf.database_url]
+        if self.media_exists():
+            args += ["--media", self.conf.media_root]
         for tag in tags:
             args += ["--tag", tag]
         return self.json(*args)
 
     def export(self, snapshot, directory):
-        os.makedirs(directory, exist_ok=True)
+        # Owner-only, as kura makes the archives: they hold the whole database and every receipt.
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         return self.json("export", snapshot, "--output", directory).get("archive")
 
     def forget(self, keep):

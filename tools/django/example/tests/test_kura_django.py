@@ -109,6 +109,28 @@ class BackupDataTests(SiteTestCase):
         self.assertTrue(any(name.startswith(dump) for name in names), names)
         self.assertIn("media/payment_receipts/reçu 1.pdf", names)
 
+    def test_a_fresh_site_without_media_root_backs_up_its_database(self):
+        shutil.rmtree(self.media)  # no upload yet: Django creates MEDIA_ROOT on the first one
+        out, err = self.backup()
+        self.assertTrue(out.startswith("Backup OK: snapshot "), out + err)
+        self.assertIn("no media folder yet", out)
+        self.assertEqual(len(out.strip().splitlines()), 1, "one summary line for cron mail")
+        [archive] = self.archives()
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+        self.assertTrue(any(name.startswith("database_") for name in names), names)
+        self.assertFalse(any(name.startswith("media/") for name in names), names)
+
+    def test_exports_are_owner_only(self):
+        previous = os.umask(0o022)
+        try:
+            self.backup()
+        finally:
+            os.umask(previous)
+        [archive] = self.archives()
+        for path in (archive, archive.with_name(archive.name.replace(".tar.gz", ".json")), archive.parent):
+            self.assertEqual(path.stat().st_mode & 0o077, 0, f"{path} is readable by others: {oct(path.stat().st_mode)}")
+
     def test_list_and_verify(self):
         self.backup()
         out, _ = self.backup("--list")
