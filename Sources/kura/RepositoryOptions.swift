@@ -17,7 +17,7 @@ struct RepositoryOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Wait up to DURATION (30s, 5min, 1h) for a conflicting lock instead of failing with exit 11.",
                                valueName: "DURATION"))
-    var retryLock: String?
+    var retryLock: KeepDuration?
 
     func open() throws -> Repository {
         try Repository.open(at: try path)
@@ -28,7 +28,7 @@ struct RepositoryOptions: ParsableArguments {
     /// read-only filesystem goes on without a lock: nothing can delete from it meanwhile.
     func openLocked(exclusive: Bool = false, readOnly: Bool = false) throws -> (Repository, RepositoryLock?) {
         let repo = try open()
-        let wait = try retryLock.map { try KeepDuration(parsing: $0).approximateInterval } ?? 0
+        let wait = retryLock?.approximateInterval ?? 0
         do {
             let lock = try repo.lock(exclusive: exclusive, wait: wait)
             lock.removedStale.forEach(Terminal.notice)

@@ -1,4 +1,5 @@
 import Foundation
+import KuraCore
 import Testing
 
 /// The `kura` binary run as a process, as cron or a user runs it: exit codes, messages, JSON.
@@ -77,6 +78,37 @@ import Testing
             for index in 0..<(megabytes / 8) {
                 try handle.readData(ofLength: 8 << 20).write(to: URL(fileURLWithPath: media + "/bulk\(index).bin"))
             }
+        }
+    }
+
+    @Test func restoringAnArchiveReportsALockedRepositoryAsLocked() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        #expect(try box.kura("export", "latest", "--output", box.root + "/exports").status == 0)
+        let archive = try #require(try FileManager.default.contentsOfDirectory(atPath: box.root + "/exports").first { $0.hasSuffix(".tar.gz") })
+        let lock = try Repository.open(at: box.repo, cacheRoot: box.root + "/cache").lock(exclusive: true)
+        defer { lock.release() }
+        let run = try box.kura("restore", box.root + "/exports/" + archive, "--target", box.root + "/out")
+        #expect(run.status == 11, "\(run.status): \(run.stderr)")
+        #expect(run.stderr.contains("is locked by"), "\(run.stderr)")
+        #expect(!run.stderr.contains("no Kura repository"), "\(run.stderr)")
+    }
+
+    @Test func typedOptionValuesNameTheirOwnFlag() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        for (arguments, flag) in [(["verify", "--restore-test", "--media-sample", "abc"], "--media-sample"),
+                                  (["prune", "--max-unused", "200%"], "--max-unused"),
+                                  (["forget", "--keep-within", "3q"], "--keep-within"),
+                                  (["verify", "--read-data-subset", "3/2"], "--read-data-subset"),
+                                  (["backup", "--media", box.media, "--compression", "zstd:99"], "--compression"),
+                                  (["backup", "--database", "mysql://site"], "--database"),
+                                  (["snapshots", "--retry-lock", "soon"], "--retry-lock"),
+                                  (["restore", "latest", "--target", box.root + "/out", "--include", "/"], "--include")] {
+            let run = try box.run(arguments)
+            #expect(run.status == 2, "\(arguments): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("is invalid for '\(flag)"), "\(arguments): \(run.stderr)")
         }
     }
 

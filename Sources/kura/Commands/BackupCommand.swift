@@ -19,11 +19,11 @@ struct BackupCommand: ParsableCommand {
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "The media folder (MEDIA_ROOT) to back up.")
+    @Option(help: ArgumentHelp("The media folder (MEDIA_ROOT) to back up.", valueName: "DIR"))
     var media: String?
 
-    @Option(help: "The site's database URL (default: $DATABASE_URL).")
-    var database: String?
+    @Option(help: ArgumentHelp("The site's database URL (default: $DATABASE_URL).", valueName: "URL"))
+    var database: DatabaseURL?
 
     @Flag(help: "Do not back up $DATABASE_URL.")
     var noDatabase = false
@@ -34,8 +34,9 @@ struct BackupCommand: ParsableCommand {
     @Option(help: "Host name recorded in the snapshot (default: this host).")
     var host: String?
 
-    @Option(help: "Compression for new chunks (default: the repository's).")
-    var compression: String?
+    @Option(help: ArgumentHelp("Compression for new chunks: zstd[:1-19], zlib[:1-9] or none (default: the repository's).",
+                               valueName: "CODEC[:LEVEL]"))
+    var compression: CompressionSetting?
 
     @Option(help: ArgumentHelp("Record this time instead of now: 'YYYY-MM-DD HH:MM:SS' (local) or RFC 3339.", valueName: "TIME"))
     var time: String?
@@ -43,13 +44,28 @@ struct BackupCommand: ParsableCommand {
     @Flag(help: "Dump the database and read every file even when the parent snapshot shows them unchanged.")
     var force = false
 
+    /// `$DATABASE_URL` when set and not empty.
+    static var environmentDatabase: String? {
+        ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
-    var databaseText: String? {
-        noDatabase ? nil : database ?? ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    var databaseURL: DatabaseURL? {
+        get throws {
+            if noDatabase { return nil }
+            if let database { return database }
+            return try Self.environmentDatabase.map { text in
+                do {
+                    return try DatabaseURL(text)
+                } catch {
+                    throw ValidationError("$DATABASE_URL: \(error)")
+                }
+            }
+        }
     }
 
     func validate() throws {
-        guard media != nil || databaseText != nil else {
+        guard try media != nil || databaseURL != nil else {
             throw ValidationError("nothing to back up: give --media DIR and/or --database URL")
         }
         if let time, Timestamp.fromUser(time) == nil {
@@ -60,8 +76,8 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         let (repo, lock) = try repository.openLocked()
         defer { lock?.release() }
-        let options = BackupOptions(media: media, database: try databaseText.map(DatabaseURL.init), tags: tags, host: host,
-                                    compression: try compression.map(CompressionSetting.init(parsing:)),
+        let options = BackupOptions(media: media, database: try databaseURL, tags: tags, host: host,
+                                    compression: compression,
                                     time: time.flatMap(Timestamp.fromUser), force: force)
         let result = try Terminal.withProgress("backed up") { counter, cancellation in
             try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)

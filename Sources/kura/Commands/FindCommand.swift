@@ -11,7 +11,7 @@ struct FindCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     @Argument(help: "Glob pattern.")
-    var pattern: String
+    var pattern: PathPattern
 
     struct Match: Encodable {
         var snapshot: String
@@ -24,7 +24,7 @@ struct FindCommand: ParsableCommand {
     func run() throws {
         let (repo, lock) = try repository.openLocked(readOnly: true)
         defer { lock?.release() }
-        let matcher = try PathPattern(pattern)
+        let matcher = pattern
         var matches: [Match] = []
         for snapshot in try repo.snapshots() {
             try repo.openSnapshot(snapshot).forEachEntry { entry in

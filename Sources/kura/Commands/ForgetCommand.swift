@@ -28,28 +28,25 @@ struct ForgetCommand: ParsableCommand {
     @Option(help: "Keep the newest snapshot of each of the last N months.") var keepMonthly = 0
     @Option(help: "Keep the newest snapshot of each of the last N years.") var keepYearly = 0
     @Option(help: ArgumentHelp("Keep snapshots newer than the newest minus DURATION (e.g. 14d, 1y6m).", valueName: "DURATION"))
-    var keepWithin: String?
+    var keepWithin: KeepDuration?
     @Option(name: .customLong("keep-tag"), help: "Keep snapshots with this tag (repeatable).") var keepTags: [String] = []
     @Option(help: "Only consider snapshots of this host.") var host: String?
 
     @Flag(help: "Only show what would be removed, and why each kept snapshot is kept.") var dryRun = false
     @Flag(help: "Run prune afterwards.") var prune = false
-    @Option(help: ArgumentHelp("With --prune: repack packs more than this share unused.", valueName: "N%")) var maxUnused = "10%"
+    @Option(help: ArgumentHelp("With --prune: repack packs more than this share unused.", valueName: "N%")) var maxUnused = Percentage(10)
 
     var policy: ForgetPolicy {
-        get throws {
-            ForgetPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly,
-                         yearly: keepYearly, within: try keepWithin.map { try KeepDuration(parsing: $0) }, tags: keepTags)
-        }
+        ForgetPolicy(last: keepLast, hourly: keepHourly, daily: keepDaily, weekly: keepWeekly, monthly: keepMonthly,
+                     yearly: keepYearly, within: keepWithin, tags: keepTags)
     }
 
     func validate() throws {
-        let policy = try self.policy
+        let policy = self.policy
         if snapshots.isEmpty && policy.isEmpty {
             throw ValidationError("no policy given: pass --keep-* options (or snapshot ids); forget refuses to remove everything")
         }
         if !snapshots.isEmpty && !policy.isEmpty { throw ValidationError("give either snapshot ids or --keep-* options, not both") }
-        _ = try PruneCommand.parseShare(maxUnused)
     }
 
     struct Report: Encodable {
@@ -78,7 +75,7 @@ struct ForgetCommand: ParsableCommand {
         if let host { all = all.filter { $0.record.host == host } }
         let groups: [ForgetGroup]
         if snapshots.isEmpty {
-            groups = try policy.apply(to: all)
+            groups = policy.apply(to: all)
         } else {
             groups = ForgetPolicy.naming(Set(try snapshots.map { try repo.resolve($0).id }), in: all)
         }
@@ -86,7 +83,7 @@ struct ForgetCommand: ParsableCommand {
         if !dryRun { try repo.forget(removed) }
         var pruneReport: PruneReport?
         if prune && !dryRun {
-            pruneReport = try Pruner(repository: repo).prune(PruneOptions(maxUnused: try PruneCommand.parseShare(maxUnused)))
+            pruneReport = try Pruner(repository: repo).prune(PruneOptions(maxUnused: maxUnused.fraction))
         }
         if output.json {
             let item = { (decision: ForgetDecision) in

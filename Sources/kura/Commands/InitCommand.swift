@@ -7,8 +7,8 @@ struct InitCommand: ParsableCommand {
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "Default compression of new chunks: zstd[:1-19], zlib[:1-9] or none.")
-    var compression = CompressionSetting.default.description
+    @Option(help: ArgumentHelp("Default compression of new chunks: zstd[:1-19], zlib[:1-9] or none.", valueName: "CODEC[:LEVEL]"))
+    var compression = CompressionSetting.default
 
     @Option(help: ArgumentHelp("Target pack size in MiB (1-128).", valueName: "MiB"))
     var packSize = 16
@@ -19,7 +19,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let path = try repository.path
-        let config = RepositoryConfig.new(compression: try CompressionSetting(parsing: compression), packSize: packSize << 20)
+        let config = RepositoryConfig.new(compression: compression, packSize: packSize << 20)
         let created = try Repository.initialize(at: path, config: config)
         if output.json {
             try Terminal.printJSON(["id": created.config.id, "path": path])

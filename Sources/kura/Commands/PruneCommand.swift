@@ -15,24 +15,14 @@ struct PruneCommand: ParsableCommand {
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("Repack packs whose unused share is above this.", valueName: "N%")) var maxUnused = "10%"
+    @Option(help: ArgumentHelp("Repack packs whose unused share is above this.", valueName: "N%")) var maxUnused = Percentage(10)
     @Flag(help: "Only show what would be done.") var dryRun = false
 
     /// Parses `10%` (or `10`) into 0.10.
-    static func parseShare(_ text: String) throws -> Double {
-        let digits = text.hasSuffix("%") ? String(text.dropLast()) : text
-        guard let value = Double(digits), value >= 0, value <= 100 else {
-            throw ValidationError("--max-unused '\(text)': give a percentage from 0% to 100%")
-        }
-        return value / 100
-    }
-
-    func validate() throws { _ = try Self.parseShare(maxUnused) }
-
     func run() throws {
         let (repo, lock) = try repository.openLocked(exclusive: !dryRun, readOnly: dryRun)
         defer { lock?.release() }
-        let options = PruneOptions(maxUnused: try Self.parseShare(maxUnused), dryRun: dryRun)
+        let options = PruneOptions(maxUnused: maxUnused.fraction, dryRun: dryRun)
         let report = try Terminal.withProgress("repacked", unit: "packs") { counter, cancellation in
             try Pruner(repository: repo).prune(options, progress: counter, cancellation: cancellation)
         }

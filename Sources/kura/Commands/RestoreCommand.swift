@@ -27,11 +27,12 @@ struct RestoreCommand: ParsableCommand {
     @Option(help: "Restore the snapshot's media/ into this folder (the live MEDIA_ROOT).")
     var mediaTo: String?
 
-    @Option(help: "Restore the database into this URL (postgresql://… or sqlite:///…).")
-    var database: String?
+    @Option(help: ArgumentHelp("Restore the database into this URL (postgresql://… or sqlite:///…).", valueName: "URL"))
+    var database: DatabaseURL?
 
-    @Option(name: .customLong("include"), help: "Restore only paths matching this glob (repeatable), e.g. 'media/receipts/*.pdf'.")
-    var includes: [String] = []
+    @Option(name: .customLong("include"), help: ArgumentHelp("Restore only paths matching this glob (repeatable), e.g. 'media/receipts/*.pdf'.",
+                                                             valueName: "PATTERN"))
+    var includes: [PathPattern] = []
 
     @Flag(help: "Replace existing files and a non-empty database without asking.")
     var force = false
@@ -53,8 +54,8 @@ struct RestoreCommand: ParsableCommand {
         let (repo, lock) = try repository.openLocked(readOnly: true)
         defer { lock?.release() }
         let found = try repo.resolve(snapshot)
-        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
-                                         include: try includes.map(PathPattern.init), force: force, safetySnapshot: !noSafetySnapshot)
+        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: database,
+                                         include: includes, force: force, safetySnapshot: !noSafetySnapshot)
         let restorer = SiteRestorer(repository: repo)
         if !force && Terminal.inputIsTerminal {
             let existing = try restorer.conflicts(found, options)
@@ -96,11 +97,19 @@ extension RestoreCommand {
     /// pre-restore safety snapshot).
     func restoreArchive() throws {
         let restorer = ArchiveRestorer(path: snapshot)
-        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: try database.map(DatabaseURL.init),
+        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: database,
                                          include: [], force: force, safetySnapshot: !noSafetySnapshot)
         guard includes.isEmpty else { throw ValidationError("--include works on snapshots; extract an archive whole") }
-        // A repository given (--repo / KURA_REPO) receives the pre-restore snapshot, under a shared lock.
-        let safety = (try? repository.path) == nil ? nil : try? repository.openLocked()
+        // A repository given (--repo / KURA_REPO) receives the pre-restore snapshot, under a shared
+        // lock; a locked or read-only one stops the restore with its own error (exit 11, 1).
+        var safety: (Repository, RepositoryLock?)?
+        if (try? repository.path) != nil {
+            do {
+                safety = try repository.openLocked()
+            } catch KuraError.noRepository(let path) {
+                Terminal.notice("no Kura repository at \(path) (--repo / KURA_REPO): restoring without one")
+            }
+        }
         defer { safety?.1?.release() }
         let safetyRepository = safety?.0
         if !force && Terminal.inputIsTerminal, case .matches = try restorer.archive.checkHash() {

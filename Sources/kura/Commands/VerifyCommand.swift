@@ -32,19 +32,19 @@ struct VerifyCommand: ParsableCommand {
     var readData = false
 
     @Option(help: ArgumentHelp("Read only a part of the packs: N% or n/t.", valueName: "SUBSET"))
-    var readDataSubset: String?
+    var readDataSubset: ReadDataSubset?
 
     @Flag(help: "Restore SNAP's database into a scratch database and check it, with a sample of media.")
     var restoreTest = false
 
     @Option(help: ArgumentHelp("With --restore-test: the PostgreSQL database to restore into (must be new or empty).", valueName: "URL"))
-    var scratchDatabase: String?
+    var scratchDatabase: DatabaseURL?
 
     @Option(help: ArgumentHelp("With --restore-test: SQL assertions, one query per line returning one true value.", valueName: "FILE"))
     var checkSql: String?
 
     @Option(help: ArgumentHelp("With --restore-test: share of media files restored and checked (default 5%).", valueName: "N%"))
-    var mediaSample = "5%"
+    var mediaSample = Percentage(5)
 
     @Option(help: ArgumentHelp("With --restore-test: the live media folder, to find files changed in place (bit rot).", valueName: "DIR"))
     var media: String?
@@ -69,7 +69,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let (repo, lock) = try repository.openLocked(readOnly: true)
         defer { lock?.release() }
-        let options = CheckOptions(readData: readData, subset: try readDataSubset.map { try ReadDataSubset(parsing: $0) })
+        let options = CheckOptions(readData: readData, subset: readDataSubset)
         let report = try Terminal.withProgress("read", unit: "packs", shown: options.readData) { counter, cancellation in
             try RepositoryChecker(repository: repo).check(options, progress: counter, cancellation: cancellation)
         }
@@ -112,8 +112,8 @@ struct VerifyCommand: ParsableCommand {
             }
             return text.components(separatedBy: "\n")
         } ?? []
-        let options = RestoreTestOptions(scratchDatabase: try scratchDatabase.map(DatabaseURL.init), checkSQL: lines,
-                                         mediaSample: try PruneCommand.parseShare(mediaSample), liveMedia: media)
+        let options = RestoreTestOptions(scratchDatabase: scratchDatabase, checkSQL: lines,
+                                         mediaSample: mediaSample.fraction, liveMedia: media)
         let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
             try RestoreTester(repository: repo).test(snapshot, options, cancellation: cancellation)
         }
