@@ -10,8 +10,8 @@ struct Kura: ParsableCommand {
         commandName: "kura",
         abstract: "Deduplicated, incremental backups of a web site's database and media.",
         discussion: """
-            Exit codes: 0 done, 1 failed, 2 wrong usage, 3 backup saved but some files unreadable,
-            10 no repository, 11 repository locked, 12 damaged or missing data, 13 restore would
+            Exit codes: 0 done, 1 failed, 2 wrong usage, 3 backup saved but some files unreadable, \
+            10 no repository, 11 repository locked, 12 damaged or missing data, 13 restore would \
             overwrite (use --force), 130 interrupted.
             """,
         version: KuraVersion.current,

@@ -7,12 +7,12 @@ struct BackupCommand: ParsableCommand {
         commandName: "backup",
         abstract: "Back up the site's database and media folder into a new snapshot.",
         discussion: """
-            --database takes postgresql://user@host:port/db (libpq URI; password from the URL, PGPASSWORD
-            or ~/.pgpass) or sqlite:///path/db.sqlite3; without it, $DATABASE_URL is used when set.
-            When the database has not changed since the parent snapshot's dump (no transaction ended on the
-            PostgreSQL server and no sequence moved; the same SQLite file), that dump is reused instead of
-            dumping again;
-            --force dumps and reads every file regardless.
+            --database takes postgresql://user@host:port/db (libpq URI; password from the URL, PGPASSWORD \
+            or ~/.pgpass) or sqlite:///path/db.sqlite3; without it, $DATABASE_URL is used when set. \
+            When the database has not changed since the parent snapshot's dump (no transaction ended on the \
+            PostgreSQL server and no sequence moved; the same SQLite file), that dump is reused instead of \
+            dumping again; --force dumps and reads every file regardless.
+
             Exit 3 when the snapshot was saved but some files could not be read (they are listed).
             """)
 

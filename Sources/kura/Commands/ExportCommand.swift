@@ -7,8 +7,8 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write a snapshot as the documented backup_complet_<db>_<ts>.tar.gz and .json.",
         discussion: """
-            The archive holds database_<db>.sql (pg_dump custom format) or database_<db>.sqlite3 and media/…;
-            GNU tar, Python's tarfile and pg_restore read it without Kura. --output - streams the tar.gz to
+            The archive holds database_<db>.sql (pg_dump custom format) or database_<db>.sqlite3 and media/…; \
+            GNU tar, Python's tarfile and pg_restore read it without Kura. --output - streams the tar.gz to \
             stdout (the JSON then goes to stderr, or to --json-to FILE).
             """)
 

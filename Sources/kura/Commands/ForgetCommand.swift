@@ -7,11 +7,11 @@ struct ForgetCommand: ParsableCommand {
         commandName: "forget",
         abstract: "Remove snapshots by a retention policy (or by id); --prune also frees their data.",
         discussion: """
-            Snapshots are grouped by host and paths; in each group, newest first, a snapshot is kept when
-            a rule keeps it: --keep-last N newest; --keep-hourly/daily/weekly/monthly/yearly N: the newest
-            of each of the N most recent hours/days/ISO weeks/months/years that have one (local time of the
-            backup); --keep-within DURATION (1y6m, 14d, 36h): all newer than the group's newest minus
-            DURATION; --keep-tag T: all tagged T (e.g. pre-restore). N = -1 means unlimited. See
+            Snapshots are grouped by host and paths; in each group, newest first, a snapshot is kept when \
+            a rule keeps it: --keep-last N newest; --keep-hourly/daily/weekly/monthly/yearly N: the newest \
+            of each of the N most recent hours/days/ISO weeks/months/years that have one (local time of the \
+            backup); --keep-within DURATION (1y6m, 14d, 36h): all newer than the group's newest minus \
+            DURATION; --keep-tag T: all tagged T (e.g. pre-restore). N = -1 means unlimited. See \
             docs/DESIGN.md, "Retention", for a worked example.
             """)
 

@@ -7,8 +7,8 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Delete data no snapshot references; repack packs that are mostly unused.",
         discussion: """
-            Packs with no used chunk are deleted; packs more than --max-unused unused are repacked; packs in
-            no index (left by killed backups) and temp files are removed. Crash-safe at every step: new packs,
+            Packs with no used chunk are deleted; packs more than --max-unused unused are repacked; packs in \
+            no index (left by killed backups) and temp files are removed. Crash-safe at every step: new packs, \
             then new index files, then old index files removed, then old packs. Takes the exclusive lock.
             """)
 

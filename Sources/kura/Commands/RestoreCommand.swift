@@ -7,11 +7,11 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Restore a snapshot: its files into a directory, its media in place, its database.",
         discussion: """
-            --target DIR writes the snapshot tree (database dump and media/) as files; --media-to DIR
-            restores media/ into the live MEDIA_ROOT; --database URL restores the dump into PostgreSQL
-            (created if missing) or over a SQLite file. Nothing that exists is replaced without a 'y' on a
-            terminal or --force (exit 13); what is replaced is first saved as a 'pre-restore' snapshot.
-            Damaged data: the files concerned are listed (exit 12); a damaged dump stops the restore
+            --target DIR writes the snapshot tree (database dump and media/) as files; --media-to DIR \
+            restores media/ into the live MEDIA_ROOT; --database URL restores the dump into PostgreSQL \
+            (created if missing) or over a SQLite file. Nothing that exists is replaced without a 'y' on a \
+            terminal or --force (exit 13); what is replaced is first saved as a 'pre-restore' snapshot. \
+            Damaged data: the files concerned are listed (exit 12); a damaged dump stops the restore \
             before the database is touched.
             """)
 

@@ -7,20 +7,20 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Verify the repository (structure; with --read-data every chunk) or an exported archive.",
         discussion: """
-            Without ARCHIVE: config, index files, snapshot records and databases (integrity_check), every
-            referenced chunk indexed, every indexed pack present with a trailer that agrees; packs in no
-            index are reported as unreferenced (not an error). --read-data also reads every pack and
-            checks every chunk's SHA-256; --read-data-subset checks a deterministic part: n/t (the n-th
-            of t slices) or N% (a window that moves by N% each day, so nightly runs cover everything).
-            Damage is named down to the files and snapshots affected. With ARCHIVE: hash against the
+            Without ARCHIVE: config, index files, snapshot records and databases (integrity_check), every \
+            referenced chunk indexed, every indexed pack present with a trailer that agrees; packs in no \
+            index are reported as unreferenced (not an error). --read-data also reads every pack and \
+            checks every chunk's SHA-256; --read-data-subset checks a deterministic part: n/t (the n-th \
+            of t slices) or N% (a window that moves by N% each day, so nightly runs cover everything). \
+            Damage is named down to the files and snapshots affected. With ARCHIVE: hash against the \
             JSON, gzip, tar structure, member paths, the dump. Exit 12 on any damage.
 
-            --restore-test [SNAP] (default latest) proves that a snapshot restores: its PostgreSQL dump
-            into a scratch database (default kura_restoretest_<id> on the snapshot's server, always
-            dropped; password from PGPASSWORD or ~/.pgpass) or its SQLite copy into a temp file
-            (integrity_check, foreign_key_check); every table's row count against the backup's;
-            --check-sql FILE lines (each a query returning one true value); a --media-sample of media
-            files restored and checked, and with --media DIR the live files compared. The result is
+            --restore-test [SNAP] (default latest) proves that a snapshot restores: its PostgreSQL dump \
+            into a scratch database (default kura_restoretest_<id> on the snapshot's server, always \
+            dropped; password from PGPASSWORD or ~/.pgpass) or its SQLite copy into a temp file \
+            (integrity_check, foreign_key_check); every table's row count against the backup's; \
+            --check-sql FILE lines (each a query returning one true value); a --media-sample of media \
+            files restored and checked, and with --media DIR the live files compared. The result is \
             recorded in the repository and shown by 'kura snapshots'. Exit 12 when a check fails.
             """,
         aliases: ["check"])
