@@ -35,6 +35,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KuraCoreTests", dependencies: ["KuraCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "kuraTests", dependencies: ["KuraCore"]),
+        .testTarget(name: "kuraTests", dependencies: ["KuraCore"], exclude: ["Help"]),
     ]
 )

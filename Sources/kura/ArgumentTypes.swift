@@ -23,37 +23,35 @@ struct Percentage: ExpressibleByArgument, CustomStringConvertible, Sendable {
     }
 }
 
-extension KeepDuration: ExpressibleByArgument {
+/// A KuraCore type the CLI takes as an option value through its throwing parser: a value it
+/// refuses is nil here, which the argument parser reports as invalid for that flag.
+public protocol ParsedArgument: ExpressibleByArgument {
+    static func parse(_ text: String) throws -> Self
+}
+
+extension ParsedArgument {
     public init?(argument: String) {
-        guard let value = try? KeepDuration(parsing: argument) else { return nil }
+        guard let value = try? Self.parse(argument) else { return nil }
         self = value
     }
 }
 
-extension CompressionSetting: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let value = try? CompressionSetting(parsing: argument) else { return nil }
-        self = value
-    }
+extension KeepDuration: ParsedArgument {
+    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
 }
 
-extension ReadDataSubset: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let value = try? ReadDataSubset(parsing: argument) else { return nil }
-        self = value
-    }
+extension CompressionSetting: ParsedArgument {
+    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
 }
 
-extension DatabaseURL: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let value = try? DatabaseURL(argument) else { return nil }
-        self = value
-    }
+extension ReadDataSubset: ParsedArgument {
+    public static func parse(_ text: String) throws -> Self { try Self(parsing: text) }
 }
 
-extension PathPattern: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let value = try? PathPattern(argument) else { return nil }
-        self = value
-    }
+extension DatabaseURL: ParsedArgument {
+    public static func parse(_ text: String) throws -> Self { try Self(text) }
+}
+
+extension PathPattern: ParsedArgument {
+    public static func parse(_ text: String) throws -> Self { try Self(text) }
 }
