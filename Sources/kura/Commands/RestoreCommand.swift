@@ -106,8 +106,8 @@ extension RestoreCommand {
         if (try? repository.path) != nil {
             do {
                 safety = try repository.openLocked()
-            } catch KuraError.noRepository(let path) {
-                Terminal.notice("no Kura repository at \(path) (--repo / KURA_REPO): restoring without one")
+            } catch KuraError.noRepository {
+                // None there: restore without one (said below when something is replaced).
             }
         }
         defer { safety?.1?.release() }
