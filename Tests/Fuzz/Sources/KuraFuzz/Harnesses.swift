@@ -33,10 +33,13 @@ enum Harness: String, CaseIterable {
 
     // MARK: Harnesses
 
-    /// The input is a tar stream; it is gzipped (level 1) so that the tar reader sees it as it
-    /// would inside an archive, then every member is read to the end.
+    /// The input is a tar stream. Every block that carries the ustar magic gets its checksum
+    /// recomputed (else nearly every mutation of a header field would stop at "bad checksum"),
+    /// the stream is wrapped in gzip as inside an archive, and every member is read to the end.
     static func tar(_ bytes: UnsafeRawBufferPointer) {
-        guard let file = Scratch.write(Gzip.compress(bytes)) else { return }
+        var tar = Array(bytes)
+        TarChecksum.fix(&tar)
+        guard let file = tar.withUnsafeBytes({ Scratch.write(Gzip.compress($0)) }) else { return }
         guard let reader = try? TarReader(path: file) else { return }
         _ = try? reader.forEachMember { _, content in try content { _ in } }
     }
@@ -49,8 +52,16 @@ enum Harness: String, CaseIterable {
         while let got = try? reader.read(into: buffer), got > 0 {}
     }
 
-    /// The input is a whole pack: trailer parsed, then every entry's blob decoded and checked.
-    static func packTrailer(_ bytes: UnsafeRawBufferPointer) {
+    /// The input is a whole pack. The footer's digest of the trailer is recomputed (else nearly
+    /// every mutation of an entry would stop at "damaged trailer"), then the trailer is parsed and
+    /// every entry's blob decoded.
+    static func packTrailer(_ input: UnsafeRawBufferPointer) {
+        var pack = Array(input)
+        PackDigest.fix(&pack)
+        pack.withUnsafeBytes { packTrailer(parsing: $0) }
+    }
+
+    private static func packTrailer(parsing bytes: UnsafeRawBufferPointer) {
         guard let entries = try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "fuzz", read: { offset, count in
             Array(bytes[Int(offset)..<(Int(offset) + count)])
         }) else { return }

@@ -1,0 +1,1 @@
+../Fuzz/Sources/KuraFuzz/InputFraming.swift
