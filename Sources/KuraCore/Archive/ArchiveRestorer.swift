@@ -102,8 +102,9 @@ public final class ArchiveRestorer {
                 }
                 Restorer.applyMetadata(entry, at: fd, name: temporary)
                 guard renameat(fd, temporary, fd, name) == 0 else {
+                    let code = errno  // before unlinkat, which may set its own
                     unlinkat(fd, temporary, 0)
-                    throw KuraError.posix("cannot put in place", target + "/" + entry.path)
+                    throw KuraError.posix("cannot put in place", target + "/" + entry.path, code)
                 }
                 result.files += 1
                 result.bytes += entry.size

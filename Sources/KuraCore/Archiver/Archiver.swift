@@ -213,7 +213,7 @@ public final class Archiver {
         let snapshot = try repository.writeSnapshot(record)
         finished = true
         // The database just built is this snapshot's: keep it in the cache.
-        rename(workPath, repository.cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite")
+        rename(workPath, repository.cachedSnapshotDatabasePath(snapshot.id))
         return BackupResult(snapshot: snapshot, summary: record.summary, unreadable: unreadable, notices: notices)
     }
 

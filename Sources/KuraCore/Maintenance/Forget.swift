@@ -6,7 +6,7 @@ extension Repository {
         try FileSystem.delete(snapshots.map { layout.snapshot($0.id) })
         try forgetVerifications(of: snapshots)
         for snapshot in snapshots {
-            FileSystem.remove(cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite")
+            FileSystem.remove(cachedSnapshotDatabasePath(snapshot.id))
         }
     }
 }

@@ -150,12 +150,3 @@ public final class RepositoryLock: @unchecked Sendable {
         return removed
     }
 }
-
-extension JSONEncoder {
-    /// Sorted keys, no escaped slashes: stable bytes, so content-addressed names are reproducible.
-    static var kura: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-}

@@ -4,7 +4,7 @@ extension Repository {
     /// The local path of a snapshot's database, fetching it from the chunk store into the cache
     /// when it is not there yet (every chunk verified as it is read).
     public func snapshotDatabasePath(_ snapshot: Snapshot) throws -> String {
-        let path = cachedSnapshotDatabasePath(snapshot)
+        let path = cachedSnapshotDatabasePath(snapshot.id)
         if FileSystem.exists(path) { return path }
         let temporary = path + ".tmp-" + FileSystem.randomName()
         defer { unlink(temporary) }
@@ -17,7 +17,7 @@ extension Repository {
     /// else a temp copy fetched from the store and deleted afterwards. For scans over every
     /// snapshot (verify, prune), so that the cache does not grow with the number of snapshots.
     public func withSnapshotDatabase<T>(_ snapshot: Snapshot, _ body: (String) throws -> T) throws -> T {
-        let cached = cachedSnapshotDatabasePath(snapshot)
+        let cached = cachedSnapshotDatabasePath(snapshot.id)
         if FileSystem.exists(cached) { return try body(cached) }
         let temporary = cached + ".scan-" + FileSystem.randomName()
         defer { unlink(temporary) }
@@ -25,8 +25,9 @@ extension Repository {
         return try body(temporary)
     }
 
-    private func cachedSnapshotDatabasePath(_ snapshot: Snapshot) -> String {
-        cacheDirectory + "/snapshots/" + snapshot.id.hex + ".sqlite"
+    /// `<cache>/snapshots/<id>.sqlite`: where a snapshot's database is kept once materialized.
+    func cachedSnapshotDatabasePath(_ id: ChunkID) -> String {
+        cacheDirectory + "/snapshots/" + id.hex + ".sqlite"
     }
 
     /// Writes a snapshot's database to `path` from its chunks, each one verified.
