@@ -51,7 +51,7 @@ public final class Repository {
 
     /// Opens an existing repository; `.noRepository` when `path` holds none.
     public static func open(at path: String, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
-        let layout = RepositoryLayout(root: path, permissions: .matching(config: path + "/config"))
+        let layout = RepositoryLayout(root: path, permissions: .matching(config: RepositoryLayout(root: path).config))
         guard let bytes = try? FileSystem.readFile(layout.config, limit: RepositoryConfig.maxFileSize) else { throw KuraError.noRepository(path: path) }
         let config: RepositoryConfig
         do {

@@ -21,7 +21,7 @@ extension Repository {
     /// default, or changed by hand).
     public func pathsOpenToOtherUsers() throws -> [String] {
         var open: [String] = []
-        try walkRepository { path, info in
+        try Self.walk(layout.root) { path, info in
             if info.st_mode & FilePermissions.otherUsersBits != 0 { open.append(path) }
         }
         return open
@@ -41,17 +41,13 @@ extension Repository {
             if chmod(path, mode) != 0 { throw KuraError.posix("cannot set the mode of", path) }
             report.changed += 1
         }
-        try walkRepository { path, info in try repair(path, info, permissions) }
+        try Self.walk(layout.root) { path, info in try repair(path, info, permissions) }
         try Self.walk(cacheDirectory) { path, info in try repair(path, info, .ownerOnly) }
         return report
     }
 
-    /// Calls `body` with the path and `lstat` of the root and of everything below it; symlinks
-    /// are reported, never followed.
-    private func walkRepository(_ body: (String, stat) throws -> Void) throws {
-        try Self.walk(layout.root, body)
-    }
-
+    /// Calls `body` with the path and `lstat` of `path` and of everything below it; symlinks are
+    /// reported, never followed.
     private static func walk(_ path: String, _ body: (String, stat) throws -> Void) throws {
         var info = stat()
         guard lstat(path, &info) == 0 else {

@@ -44,22 +44,16 @@ struct BackupCommand: ParsableCommand {
     @Flag(help: "Dump the database and read every file even when the parent snapshot shows them unchanged.")
     var force = false
 
-    /// `$DATABASE_URL` when set and not empty.
-    static var environmentDatabase: String? {
-        ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
     var databaseURL: DatabaseURL? {
         get throws {
             if noDatabase { return nil }
             if let database { return database }
-            return try Self.environmentDatabase.map { text in
-                do {
-                    return try DatabaseURL(text)
-                } catch {
-                    throw ValidationError("$DATABASE_URL: \(error)")
-                }
+            guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else { return nil }
+            do {
+                return try DatabaseURL(text)
+            } catch {
+                throw ValidationError("$DATABASE_URL: \(error)")
             }
         }
     }
