@@ -22,19 +22,23 @@ struct RepositoryOptions: ParsableArguments {
     func open() throws -> Repository {
         try Repository.open(at: try path)
     }
+}
 
-    /// Opens the repository and locks it for the command: shared for backups and readers,
-    /// exclusive for maintenance that deletes. A reader (`readOnly`) of a repository on a
-    /// read-only filesystem goes on without a lock: nothing can delete from it meanwhile.
-    func openLocked(exclusive: Bool = false, readOnly: Bool = false) throws -> (Repository, RepositoryLock?) {
-        let repo = try open()
-        let wait = retryLock?.approximateInterval ?? 0
-        do {
-            let lock = try repo.lock(exclusive: exclusive, wait: wait)
-            lock.removedStale.forEach(Terminal.notice)
-            return (repo, lock)
-        } catch KuraError.readOnlyRepository where readOnly && !exclusive {
-            return (repo, nil)
+/// A command that works on a repository: it declares how it locks it once (`lockMode`) and
+/// runs its work inside `withRepository`, which opens, locks and releases.
+protocol RepositoryCommand: ParsableCommand {
+    var repository: RepositoryOptions { get }
+    /// How the command holds the repository (`LockMode`).
+    var lockMode: LockMode { get }
+}
+
+extension RepositoryCommand {
+    /// Opens the repository (`--repo` / `KURA_REPO`), locks it for `lockMode` (waiting up to
+    /// `--retry-lock`) and runs `body`; stale locks removed on the way are said on stderr.
+    func withRepository<T>(_ body: (Repository) throws -> T) throws -> T {
+        let repo = try repository.open()
+        return try repo.withLock(lockMode, wait: repository.retryLock?.approximateInterval ?? 0, notice: Terminal.notice) {
+            try body(repo)
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KuraCore
 
@@ -44,6 +45,17 @@ enum Terminal {
     }
 
     /// Asks a yes/no question on the terminal; the default answer is no.
+    /// Asks before a restore replaces what exists (`conflicts`, one line each): true when the user
+    /// said yes, false when there is nothing to replace; a "no" ends the command with exit 13.
+    static func confirmReplacing(_ conflicts: [String]) throws -> Bool {
+        guard !conflicts.isEmpty else { return false }
+        guard confirm("Restore would replace:\n  " + conflicts.joined(separator: "\n  ") + "\nReplace them?") else {
+            error("restore declined: nothing was changed")
+            throw ExitCode(13)
+        }
+        return true
+    }
+
     static func confirm(_ question: String) -> Bool {
         guard inputIsTerminal else { return false }
         clearProgress()

@@ -111,7 +111,7 @@ import Testing
         let leftovers = [scratch.sub("out/.database.kura-0a1b2c3d"), receipts + "/.reçu été 2025.pdf.kura-89abcdef"]
         let kept = [receipts + "/.notes.kura-backup", receipts + "/x.kura-0a1b2c3d", receipts + "/.y.kura-0A1B2C3D", receipts + "/.kura-0a1b2c3d"]
         for path in leftovers + kept { try write([1, 2, 3], to: path) }
-        #expect(FileRestorer.isTemporaryName(FileRestorer.temporaryName(for: "reçu été 2025.pdf")))
+        #expect(RestoreWriter.isTemporaryName(RestoreWriter.temporaryName(for: "reçu été 2025.pdf")))
         _ = try restore(repository, result.snapshot, to: scratch.sub("out"), force: true)
         for path in leftovers { #expect(!FileManager.default.fileExists(atPath: path), "\(path) left behind") }
         for path in kept { #expect(FileManager.default.fileExists(atPath: path), "\(path) is not a Kura temp file") }

@@ -190,7 +190,7 @@ struct PostgresTests {
         // verify runs pg_restore --list on the dump inside.
         #expect(ArchiveVerifier.verify(archive).isEmpty)
         try TestServer.connect("postgres").query("DROP DATABASE IF EXISTS kt_from_archive")
-        _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(database: try TestServer.database("kt_from_archive")), safetyRepository: nil)
+        _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(database: try TestServer.database("kt_from_archive")))
         #expect(try TestServer.fingerprint("kt_from_archive") == expected)
     }
 

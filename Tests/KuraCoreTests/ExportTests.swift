@@ -49,7 +49,7 @@ import Testing
         try restore(repository, snapshot, to: scratch.sub("kura"))
         #expect(try treeListing(scratch.sub("tar"), secondsOnly: true) == treeListing(scratch.sub("kura"), secondsOnly: true))
         // Restoring the archive itself (no repository) gives the same tree as GNU tar.
-        _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: scratch.sub("from-archive")), safetyRepository: nil)
+        _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: scratch.sub("from-archive")))
         #expect(try treeListing(scratch.sub("tar"), secondsOnly: true) == treeListing(scratch.sub("from-archive"), secondsOnly: true))
 
         // Python's tarfile sees the same members, and the JSON is as documented.

@@ -28,7 +28,7 @@ import Testing
 
     func expectRefused(_ archive: String, _ scratch: Scratch, code: Int32 = 12, sourceLocation: SourceLocation = #_sourceLocation) {
         let target = scratch.sub("target-" + FileSystem.name(of: archive))
-        let error = kuraError { _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: target), safetyRepository: nil) }
+        let error = kuraError { _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: target)) }
         #expect(error?.exitCode == code, "\(String(describing: error))", sourceLocation: sourceLocation)
         #expect(!FileManager.default.fileExists(atPath: target), "target was created", sourceLocation: sourceLocation)
         #expect(!ArchiveVerifier.verify(archive).isEmpty, "verify found nothing", sourceLocation: sourceLocation)
@@ -101,7 +101,7 @@ import Testing
             let recipe = "p = tarfile.TarInfo('PaxHeaders/x'); p.type = tarfile.XHDTYPE; p.size = len(\(record.debugDescription).encode()); t.addfile(p, io.BytesIO(\(record.debugDescription).encode()))\nadd('media/after.txt', b'after')"
             let archive = try make(name, in: dir, recipe: recipe)
             let target = scratch.sub("target-" + name)
-            let error = kuraError { _ = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: target), safetyRepository: nil) }
+            let error = kuraError { _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: target)) }
             // A malformed record is ignored (as GNU tar warns and goes on); impossible sizes are refused.
             if ["pax-negative", "pax-2-63", "pax-2-62"].contains(name) {
                 #expect(error?.exitCode == 12, "\(name): \(String(describing: error))")
@@ -152,7 +152,7 @@ import Testing
         try FileManager.default.removeItem(atPath: json)
         // Missing JSON: refused (exit 1) unless forced.
         expectRefused(archive, scratch, code: 1)
-        let result = try ArchiveRestorer(path: archive).restoreSite(SiteRestoreOptions(target: scratch.sub("forced"), force: true), safetyRepository: nil)
+        let result = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: scratch.sub("forced"), force: true))
         #expect(result.tree?.files == 1)
     }
 
@@ -160,9 +160,9 @@ import Testing
         let scratch = Scratch()
         let noDump = try make("nodump", in: scratch.path, recipe: "")
         let error = kuraError {
-            _ = try ArchiveRestorer(path: noDump).restoreSite(SiteRestoreOptions(database: try DatabaseURL("sqlite://" + scratch.sub("db.sqlite3"))), safetyRepository: nil)
+            _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: noDump), SiteRestoreOptions(database: try DatabaseURL("sqlite://" + scratch.sub("db.sqlite3"))))
         }
-        #expect(error?.exitCode == 12)
+        #expect(error == .noDatabase(source: noDump))
         #expect(!FileManager.default.fileExists(atPath: scratch.sub("db.sqlite3")))
         let empty = try Subprocess.run("/usr/bin/env", ["python3", "-c", """
             import hashlib, json, sys, tarfile
@@ -172,7 +172,7 @@ import Testing
         #expect(empty.status == 0)
         #expect(ArchiveVerifier.verify(scratch.sub("hollow.tar.gz")).contains { $0.contains("neither") })
         #expect(kuraError {
-            _ = try ArchiveRestorer(path: scratch.sub("hollow.tar.gz")).restoreSite(SiteRestoreOptions(mediaTo: scratch.sub("m")), safetyRepository: nil)
-        }?.exitCode == 12)
+            _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: scratch.sub("hollow.tar.gz")), SiteRestoreOptions(mediaTo: scratch.sub("m")))
+        } == .integrity(.archive(path: scratch.sub("hollow.tar.gz"), .noFolder("media"))))
     }
 }

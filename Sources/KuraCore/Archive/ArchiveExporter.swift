@@ -48,7 +48,7 @@ public final class ArchiveExporter {
             try FileSystem.makeDirectories(directory)
             let finalPath = directory + "/" + name + ".tar.gz"
             if FileSystem.exists(finalPath) {
-                throw KuraError.invalidArgument("\(finalPath) already exists: remove it or choose another --output")
+                throw KuraError.alreadyExists(path: finalPath)
             }
             let temporaryPath = directory + "/." + name + ".tar.gz.kura-" + FileSystem.randomName().prefix(8)
             // Owner-only: the archive holds the whole database and every receipt.
@@ -86,7 +86,8 @@ public final class ArchiveExporter {
             database: snapshot.record.database ?? "files", sizeBytes: written, hash: hasher.finalize().hex,
             includes: (snapshot.record.database != nil ? ["database"] : []) + (try hasMedia(snapshot) ? ["media", "documents"] : []),
             snapshot: snapshot.id.hex, files: files, databaseEngine: snapshot.record.databaseEngine?.rawValue,
-            pgDumpVersion: try dumpTool(snapshot))
+            pgDumpVersion: try dumpTool(snapshot),
+            tables: snapshot.record.databaseFile != nil ? try repository.openSnapshot(snapshot).databaseTables() : nil)
         var manifestPath: String?
         if case .directory(let directory) = destination {
             let path = directory + "/" + name + ".json"
@@ -122,9 +123,9 @@ public final class ArchiveExporter {
             case .file:
                 try emit(TarHeader.encode(path: entry.path, kind: .file, mode: entry.mode, size: entry.size, mtime: mtime))
                 let locations = try index.locations(entry.chunks)
-                let writer = FileRestorer(reader: chunkReader, locations: locations)
+                let content = FileContentReader(reader: chunkReader, locations: locations)
                 var position = 0
-                try writer.forEachChunk(of: entry) { bytes in
+                try content.forEachChunk(of: entry) { bytes in
                     let codec = locations[entry.chunks[position]]?.entry.codec
                     position += 1
                     try gzip.write(bytes, compressible: !(rawMeansIncompressible && codec == .raw))

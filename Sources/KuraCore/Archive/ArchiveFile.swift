@@ -20,13 +20,13 @@ public struct ArchiveFile: Sendable {
     /// Checks the archive's SHA-256 against its JSON. A JSON that is unreadable or says another
     /// hash is an integrity error; a missing JSON is reported for the caller to decide.
     public func checkHash() throws -> HashCheck {
-        guard FileSystem.exists(path) else { throw KuraError.invalidArgument("no archive at \(path)") }
+        guard FileSystem.exists(path) else { throw KuraError.noArchive(path: path) }
         guard FileSystem.exists(manifestPath) else { return .missingManifest }
         let expected = try Self.expectedHash(json: try FileSystem.readFile(manifestPath, limit: ArchiveManifest.maxFileSize),
                                              name: manifestPath)
         let actual = try sha256()
         guard actual == expected else {
-            throw KuraError.integrity("\(path) does not match its JSON: sha256 \(actual.prefix(12))…, the JSON says \(expected.prefix(12))…")
+            throw KuraError.integrity(.archive(path: path, .hashMismatch(actual: actual, expected: expected)))
         }
         return .matches
     }
@@ -38,30 +38,16 @@ public struct ArchiveFile: Sendable {
         do {
             object = try JSONSerialization.jsonObject(with: Data(bytes))
         } catch {
-            throw KuraError.integrity("\(name) is not valid JSON")
+            throw KuraError.integrity(.archive(path: name, .invalidManifest))
         }
         guard let expected = (object as? [String: Any])?["hash"] as? String, expected.utf8.count == 64, Hex.isHex(expected) else {
-            throw KuraError.integrity("\(name) has no sha256 \"hash\"")
+            throw KuraError.integrity(.archive(path: name, .manifestWithoutHash))
         }
         return expected.lowercased()
     }
 
     /// SHA-256 (hex) of the archive, read in large blocks.
-    public func sha256() throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
-        defer { close(fd) }
-        let hasher = SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        while true {
-            let got = read(fd, buffer.baseAddress, buffer.count)
-            if got < 0 { throw KuraError.posix("cannot read", path) }
-            if got == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
-        }
-        return hasher.finalize().hex
-    }
+    public func sha256() throws -> String { try SHA256Hasher.hash(file: path).hex }
 
     /// Reads the whole archive without writing anything: every member's path checked, no member
     /// through a symlink member, content complete. Returns the members.
@@ -72,7 +58,7 @@ public struct ArchiveFile: Sendable {
             var ancestor = FileSystem.parent(of: member.path)
             while ancestor != "." && ancestor != "/" {
                 if symlinks.contains(ancestor) {
-                    throw KuraError.integrity("\(path): member '\(member.path)' lies below the symlink member '\(ancestor)': nothing was written")
+                    throw KuraError.integrity(.archive(path: path, .belowSymlink(member: member.path, symlink: ancestor)))
                 }
                 ancestor = FileSystem.parent(of: ancestor)
             }

@@ -22,7 +22,7 @@ public final class ArchiveImporter {
         guard let time = Self.time(fromCompact: stamp) else { throw KuraError.invalidArgument("bad timestamp \(stamp) in \(path)") }
         let work = repository.layout.tmpDirectory + "/import-" + FileSystem.randomName()
         defer { try? FileManager.default.removeItem(atPath: work) }
-        _ = try ArchiveRestorer(path: path).restore(into: work, force: true)
+        _ = try ArchiveRestorer(path: path).restoreTree(RestoreOptions(target: work, force: true))
         var dump: DatabaseDump?
         if let member = ArchiveFile.dumpMember(members) {
             let engine: DatabaseEngine = member.path.hasSuffix(".sqlite3") ? .sqlite : .postgresql
@@ -31,7 +31,7 @@ public final class ArchiveImporter {
                                 toolVersion: "imported from \(FileSystem.name(of: path))", tables: [], locator: "import:\(database)")
         }
         let media = FileSystem.isDirectory(work + "/media") ? work + "/media" : nil
-        guard dump != nil || media != nil else { throw KuraError.integrity("\(path) holds neither a database dump nor media/") }
+        guard dump != nil || media != nil else { throw KuraError.integrity(.archive(path: path, .nothingInside)) }
         var options = BackupOptions(media: media, tags: tags + ["imported"], host: "import")
         options.time = time
         options.existingDump = dump

@@ -21,6 +21,9 @@ public struct ArchiveManifest: Equatable, Sendable {
     public var files: Int?
     public var databaseEngine: String?
     public var pgDumpVersion: String?
+    /// Every table of the dump with its exact row count at backup (`"tables": {"schema.table":
+    /// rows}`), so that a restore from the archive checks them as a snapshot restore does.
+    public var tables: [TableStatistics]?
 
     /// `size_mb`: bytes / 1,048,576 rounded to 2 decimals.
     public var sizeMB: Double { (Double(sizeBytes) / 1_048_576 * 100).rounded() / 100 }
@@ -41,7 +44,30 @@ public struct ArchiveManifest: Equatable, Sendable {
         if let files { pairs.append(("files", String(files))) }
         if let databaseEngine { pairs.append(("database_engine", string(databaseEngine))) }
         if let pgDumpVersion { pairs.append(("pg_dump_version", string(pgDumpVersion))) }
+        if let tables {
+            let rows = tables.map { "    \(string($0.qualifiedName)): \($0.rows)" }
+            pairs.append(("tables", rows.isEmpty ? "{}" : "{\n" + rows.joined(separator: ",\n") + "\n  }"))
+        }
         pairs.append(("kura_version", string(KuraVersion.current)))
         return "{\n" + pairs.map { "  \(string($0.0)): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
+    /// The `"tables"` a sidecar JSON announces; nil when it has none (exported before Kura wrote
+    /// them). PostgreSQL names are `schema.table`, split at the first dot; SQLite names are whole.
+    static func tables(json bytes: [UInt8], name: String, engine: DatabaseEngine) throws -> [TableStatistics]? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+            throw KuraError.integrity(.archive(path: name, .invalidManifest))
+        }
+        guard let tables = object["tables"] else { return nil }
+        guard let counts = tables as? [String: Any] else { throw KuraError.integrity(.archive(path: name, .invalidManifest)) }
+        return try counts.keys.sorted().map { key in
+            guard let rows = (counts[key] as? NSNumber)?.int64Value, rows >= 0 else {
+                throw KuraError.integrity(.archive(path: name, .invalidManifest))
+            }
+            if engine == .postgresql, let dot = key.firstIndex(of: ".") {
+                return TableStatistics(schema: String(key[..<dot]), name: String(key[key.index(after: dot)...]), sizeBytes: 0, rows: rows)
+            }
+            return TableStatistics(schema: "", name: key, sizeBytes: 0, rows: rows)
+        }
     }
 }

@@ -29,7 +29,9 @@ public enum ArchiveVerifier {
             let file = temporaryDirectory + "/kura-verify-" + FileSystem.randomName()
             defer { unlink(file) }
             do {
-                _ = try ArchiveRestorer(path: path).extractDump(to: file)
+                let fd = try FileSystem.createFile(file)
+                defer { close(fd) }
+                try ArchiveRestorer(path: path).readDump { try FileSystem.writeFully(fd, $0, path: file) }
                 if dump.path.hasSuffix(".sqlite3") {
                     var configuration = Configuration()
                     configuration.readonly = true

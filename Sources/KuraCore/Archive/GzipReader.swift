@@ -40,8 +40,8 @@ final class GzipReader {
         while stream.pointee.avail_out > 0 {
             if stream.pointee.avail_in == 0 && !inputEnd { try refill() }
             if stream.pointee.avail_in == 0 && inputEnd {
-                if compressedBytes == 0 { throw KuraError.integrity("\(path) is empty, not a gzip file") }
-                throw KuraError.integrity("\(path) is truncated: the gzip stream ends early")
+                if compressedBytes == 0 { throw KuraError.integrity(.archive(path: path, .empty)) }
+                throw KuraError.integrity(.archive(path: path, .gzipTruncated))
             }
             let status = input.withUnsafeMutableBytes { _ in inflate(stream, Z_NO_FLUSH) }
             if status == Z_STREAM_END {
@@ -52,14 +52,14 @@ final class GzipReader {
                     break
                 }
                 guard stream.pointee.next_in.pointee == 0x1f else {
-                    throw KuraError.integrity("\(path) has trailing bytes after its gzip stream")
+                    throw KuraError.integrity(.archive(path: path, .trailingGzipData))
                 }
                 inflateReset(stream)
                 continue
             }
             guard status == Z_OK || status == Z_BUF_ERROR else {
                 let reason = stream.pointee.msg.map { String(cString: $0) } ?? "error \(status)"
-                throw KuraError.integrity("\(path) is not valid gzip data (\(reason))")
+                throw KuraError.integrity(.archive(path: path, .notGzip(reason: reason)))
             }
         }
         return buffer.count - Int(stream.pointee.avail_out)

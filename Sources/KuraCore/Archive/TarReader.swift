@@ -44,10 +44,10 @@ final class TarReader {
         var longLink: String?
         while true {
             guard let header = try readBlock() else {
-                throw KuraError.integrity("\(path) is truncated: the tar data ends without its end-of-archive blocks")
+                throw KuraError.integrity(.archive(path: path, .tarTruncated))
             }
             if header.allSatisfy({ $0 == 0 }) { return try drainEnd() }
-            guard Self.checksumOK(header) else { throw KuraError.integrity("\(path): a tar header is damaged (bad checksum)") }
+            guard Self.checksumOK(header) else { throw KuraError.integrity(.archive(path: path, .badHeaderChecksum)) }
             let type = header[156]
             let size = try checkedSize(try Self.number(header, 124, 12, in: path))
             switch type {
@@ -69,7 +69,7 @@ final class TarReader {
             var name = pax["path"] ?? longName ?? Self.ustarName(header)
             let linkTarget = pax["linkpath"] ?? longLink ?? Self.string(header, 157, 100)
             let memberSize = try pax["size"].map { text -> Int64 in
-                guard let value = Int64(text) else { throw KuraError.integrity("\(path): a pax size '\(text.prefix(40))' is not a number") }
+                guard let value = Int64(text) else { throw KuraError.integrity(.archive(path: path, .paxSizeNotNumber(String(text.prefix(40))))) }
                 return try checkedSize(value)
             } ?? size
             let mtime = try pax["mtime"].flatMap(Self.paxTime) ?? Self.nanoseconds(seconds: Self.number(header, 136, 12, in: path))
@@ -79,18 +79,18 @@ final class TarReader {
             while name.hasPrefix("./") { name.removeFirst(2) }
             while name.hasSuffix("/") { name.removeLast() }
             guard Entry.isSafeRelativePath(name) else {
-                throw KuraError.integrity("\(path): unsafe member path '\(name)' (absolute, '..' or empty component): nothing was written")
+                throw KuraError.integrity(.archive(path: path, .unsafePath(name)))
             }
             guard seen.insert(name).inserted else {
-                throw KuraError.integrity("\(path): member '\(name)' appears twice: nothing was written")
+                throw KuraError.integrity(.archive(path: path, .duplicateMember(name)))
             }
             let kind: TarMember.Kind
             switch type {
             case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): kind = .file
             case UInt8(ascii: "5"): kind = .directory
             case UInt8(ascii: "2"): kind = .symlink(target: linkTarget)
-            case UInt8(ascii: "1"): throw KuraError.integrity("\(path): member '\(name)' is a hard link, which Kura does not restore")
-            default: throw KuraError.integrity("\(path): member '\(name)' is a device, FIFO or unknown type, which Kura does not restore")
+            case UInt8(ascii: "1"): throw KuraError.integrity(.archive(path: path, .hardLink(name)))
+            default: throw KuraError.integrity(.archive(path: path, .unsupportedType(name)))
             }
             let member = TarMember(path: name, kind: kind, mode: UInt32(truncatingIfNeeded: try Self.number(header, 100, 8, in: path)) & 0o7777,
                                    size: kind == .file ? memberSize : 0, mtimeNanoseconds: mtime)
@@ -115,7 +115,7 @@ final class TarReader {
     /// A size from a header or a pax record, refused when negative or implausibly large.
     private func checkedSize(_ size: Int64) throws -> Int64 {
         guard size >= 0, size <= Self.maxMemberSize else {
-            throw KuraError.integrity("\(path): a tar header claims a size of \(size) bytes: damaged or hostile archive")
+            throw KuraError.integrity(.archive(path: path, .implausibleSize(size)))
         }
         return size
     }
@@ -133,7 +133,7 @@ final class TarReader {
         }
         while end - start < count {
             let got = try gzip.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
-            if got == 0 { throw KuraError.integrity("\(path) is truncated: the tar data ends inside a member") }
+            if got == 0 { throw KuraError.integrity(.archive(path: path, .memberTruncated)) }
             end += got
         }
     }
@@ -141,7 +141,7 @@ final class TarReader {
     private func readBlock() throws -> [UInt8]? {
         do {
             try fill(TarHeader.blockSize)
-        } catch KuraError.integrity(let message) where message.contains("ends inside") {
+        } catch KuraError.integrity(.archive(_, .memberTruncated)) {
             return nil
         }
         let block = Array(buffer[start..<(start + TarHeader.blockSize)])
@@ -150,7 +150,7 @@ final class TarReader {
     }
 
     private func readData(_ size: Int64) throws -> [UInt8] {
-        guard size >= 0, size <= 1 << 20 else { throw KuraError.integrity("\(path): an extended header is implausibly large") }
+        guard size >= 0, size <= 1 << 20 else { throw KuraError.integrity(.archive(path: path, .extendedHeaderTooLarge)) }
         try fill(Int(size))
         let data = Array(buffer[start..<(start + Int(size))])
         start += Int(size)
@@ -178,7 +178,7 @@ final class TarReader {
                 end = got
             }
             guard buffer[start..<end].allSatisfy({ $0 == 0 }) else {
-                throw KuraError.integrity("\(path) holds data after its end-of-archive blocks")
+                throw KuraError.integrity(.archive(path: path, .dataAfterEnd))
             }
             start = end
         }
@@ -203,16 +203,16 @@ final class TarReader {
             // GNU base-256 for large values (0xff starts a negative one, refused). More than 63
             // bits, which 12 bytes can hold, are refused too.
             var value = Int64(first & 0x7f)
-            guard first & 0x40 == 0 else { throw KuraError.integrity("\(path): a tar header has a negative number") }
+            guard first & 0x40 == 0 else { throw KuraError.integrity(.archive(path: path, .negativeNumber)) }
             for byte in field.dropFirst() {
-                guard value <= Int64.max >> 8 else { throw KuraError.integrity("\(path): a tar header has a number too large") }
+                guard value <= Int64.max >> 8 else { throw KuraError.integrity(.archive(path: path, .numberTooLarge)) }
                 value = value << 8 | Int64(byte)
             }
             return value
         }
         let text = string(header, offset, width).trimmingCharacters(in: .whitespaces)
         if text.isEmpty { return 0 }
-        guard let value = Int64(text, radix: 8) else { throw KuraError.integrity("\(path): a tar header has an invalid number '\(text)'") }
+        guard let value = Int64(text, radix: 8) else { throw KuraError.integrity(.archive(path: path, .badNumber(text))) }
         return value
     }
 

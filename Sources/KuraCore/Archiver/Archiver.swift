@@ -45,12 +45,17 @@ public struct BackupResult: Sendable {
     public var notices: [String]
 }
 
-/// Backs sources up into a repository: source entries → chunks → packs → index → snapshot.
+/// Backs sources up into a repository: source entries → chunks → packs → index → snapshot, in
+/// four phases:
 ///
-/// A reader thread walks and reads the source into batch buffers and cuts chunks; this thread
-/// hashes and compresses each batch on all cores (`ChunkSaver`), then records the files in the
-/// snapshot database. The snapshot database is then itself stored as chunks, the packs and
-/// index files are made durable, and the snapshot record is written last.
+/// 1. plan (`BackupPlan`): the paths, the parent snapshot, the database dump (reused, imported or
+///    started now on its own thread);
+/// 2. read and save: a reader thread walks and reads the sources into batch buffers and cuts
+///    chunks; this thread hashes and compresses each batch on all cores (`ChunkSaver`), and
+///    records its files (`EntryAssembler`) in the snapshot database;
+/// 3. describe: the snapshot database's metadata and tables;
+/// 4. publish: the snapshot database stored as chunks, packs and index files made durable, the
+///    snapshot record written last.
 public final class Archiver {
     private let repository: Repository
     /// Read buffers circulating between the reader and the archiver.
@@ -62,56 +67,43 @@ public final class Archiver {
     public func backup(_ options: BackupOptions, progress: ProgressCounter? = nil,
                        cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
         let started = Date()
-        let time = options.time ?? Timestamp.now()
-        guard options.media != nil || options.database != nil || options.existingDump != nil else {
-            throw KuraError.invalidArgument("nothing to back up: give --media DIR and/or --database URL")
-        }
-        let mediaPath = options.media.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        if let mediaPath, !FileSystem.isDirectory(mediaPath) {
-            throw KuraError.invalidArgument("media folder \(mediaPath) does not exist or is not a directory: check --media")
-        }
+        let plan = try BackupPlan(options, repository: repository)
+        defer { plan.removeDumpFiles() }
         try cancellation.check()
-        var notices: [String] = []
-        let locator = options.existingDump?.locator ?? options.database?.locator
-        let paths = (locator.map { [$0] } ?? []) + (mediaPath.map { [$0] } ?? [])
-        let parent = try findParent(host: options.host, paths: paths, notices: &notices)
-        // The database first: its dump is a file like any other from here on, unless the database
-        // has not changed since the parent's dump (its state marker is read before dumping).
-        let state = options.database.flatMap(DatabaseState.read)
-        let reused = options.force ? nil : try parent.flatMap { try ReusedDump.fromParent($0.snapshot, reader: $0.reader, state: state) }
-        // A new dump runs alongside the media folder's reading and is read after it.
-        let dumping = reused != nil || options.existingDump != nil ? nil
-            : options.database.map { DumpInProgress($0, temporaryDirectory: repository.layout.tmpDirectory) }
-        defer {
-            dumping?.removeFile()
-            if let imported = options.existingDump { unlink(imported.file) }
-        }
         let saver = try ChunkSaver(repository: repository, compression: options.compression ?? repository.compression)
         let workPath = repository.cacheDirectory + "/snapshots/build-" + FileSystem.randomName()
         let writer = try SnapshotWriter(workPath: workPath + ".work")
-        var finished = false
+        var published = false
         defer {
-            if !finished {
+            if !published {
                 saver.abandon()
                 writer.abandon()
                 unlink(workPath)
             }
         }
+        let assembler = try readAndSave(plan, saver: saver, writer: writer, progress: progress, cancellation: cancellation)
+        let dump = try options.existingDump ?? plan.dumping?.wait()
+        try writer.finish(metadata: plan.metadata(dump: dump, config: repository.config),
+                          tables: plan.reusedDump?.tables ?? dump?.tables ?? [], to: workPath)
+        let snapshot = try publish(plan, dump: dump, tree: workPath, saver: saver, assembler: assembler, started: started)
+        published = true
+        // The database just built is this snapshot's: keep it in the cache.
+        rename(workPath, repository.cachedSnapshotDatabasePath(snapshot.id))
+        return BackupResult(snapshot: snapshot, summary: snapshot.record.summary, unreadable: assembler.unreadable, notices: plan.notices)
+    }
 
+    /// Phase 2: the reader thread fills batches from the plan's sources; this thread saves each
+    /// batch's chunks and records its completed entries. Returns the assembled counts.
+    private func readAndSave(_ plan: BackupPlan, saver: ChunkSaver, writer: SnapshotWriter, progress: ProgressCounter?,
+                             cancellation: CancellationFlag) throws -> EntryAssembler {
         // Reader thread → this thread, through bounded queues of reusable batch buffers.
         let free = BoundedQueue<ChunkBatch>(capacity: Self.batchCount)
         let full = BoundedQueue<ChunkBatch>(capacity: Self.batchCount)
         for _ in 0..<Self.batchCount { free.push(ChunkBatch(capacity: Self.batchCapacity)) }
-        let reader = BatchReader(mediaChunker: FastCDC(repository.config.chunker),
-                                 dumpChunker: FastCDC(repository.config.chunkerForDumps), parent: options.force ? nil : parent.map { ParentSnapshot(reader: $0.reader) }, free: free, full: full,
-                                 cancellation: cancellation, progress: progress)
+        let reader = BatchReader(mediaChunker: FastCDC(repository.config.chunker), dumpChunker: FastCDC(repository.config.chunkerForDumps),
+                                 parent: plan.parentForComparison, free: free, full: full, cancellation: cancellation, progress: progress)
         let readerDone = DispatchSemaphore(value: 0)
-        let databaseSource: BackupSource? = reused.map(ReusedDumpSource.init)
-            ?? options.existingDump.map { SingleFileSource(path: $0.file, snapshotPath: $0.snapshotPath) }
-        // `database_…` sorts before `media`, but a dump in progress is read last (the snapshot
-        // database takes entries in any order).
-        let sources: [BackupSource] = (databaseSource.map { [$0] } ?? []) + (mediaPath.map { [MediaSource(root: $0)] } ?? [])
-            + (dumping.map { [DumpInProgress.Source(dump: $0)] } ?? [])
+        let sources = plan.sources
         let thread = Thread {
             reader.run(sources)
             readerDone.signal()
@@ -119,45 +111,13 @@ public final class Archiver {
         thread.stackSize = 8 << 20
         thread.start()
 
-        var summary = BackupSummary()
-        var unreadable: [UnreadablePath] = []
-        var openFile: (entry: Entry, isNew: Bool)?
+        var assembler = EntryAssembler()
         do {
             while let batch = full.pop() {
                 try cancellation.check()
-                if let failure = dumping?.failure { throw failure }
+                if let failure = plan.dumping?.failure { throw failure }
                 let ids = try saver.save(batch)
-                var completed: [Entry] = []
-                for event in batch.events {
-                    switch event {
-                    case .entry(let entry):
-                        switch entry.kind {
-                        case .directory: summary.directories += 1
-                        case .symlink: summary.symlinks += 1
-                        case .file:
-                            summary.filesUnchanged += 1
-                            summary.totalBytes += entry.size
-                        }
-                        completed.append(entry)
-                    case .fileStart(let entry, let isNew):
-                        openFile = (entry, isNew)
-                        openFile?.entry.chunks = []
-                    case .chunk(let index):
-                        openFile?.entry.chunks.append(ids[index])
-                    case .fileEnd(let size):
-                        guard var file = openFile else { continue }
-                        file.entry.size = size
-                        if file.isNew { summary.filesNew += 1 } else { summary.filesChanged += 1 }
-                        summary.totalBytes += size
-                        summary.bytesRead += size
-                        completed.append(file.entry)
-                        openFile = nil
-                    case .fileFailed(let path, let reason), .unreadable(let path, let reason):
-                        unreadable.append(UnreadablePath(path: path, reason: reason))
-                        if case .fileFailed = event { openFile = nil }
-                    }
-                }
-                try writer.add(completed)
+                try writer.add(assembler.assemble(batch.events, ids: ids))
                 free.push(batch)
             }
         } catch {
@@ -169,73 +129,34 @@ public final class Archiver {
         readerDone.wait()
         if let failure = reader.failure { throw failure }
         try cancellation.check()
-        let dump = try options.existingDump ?? dumping?.wait()
+        return assembler
+    }
 
-        // The snapshot database, stored as chunks like any file.
-        var metadata: [String: String] = [
-            "time": time, "host": options.host, "tags": Self.json(options.tags), "paths": Self.json(paths),
-            "parent": parent?.snapshot.id.hex ?? "", "kura_version": KuraVersion.current,
-            "chunker": String(decoding: (try? JSONEncoder.kura.encode(repository.config.chunker)) ?? Data(), as: UTF8.self),
-        ]
-        if let dump {
-            metadata["database_engine"] = dump.engine.rawValue
-            metadata["database_name"] = dump.name
-            metadata["database_file"] = dump.snapshotPath
-            metadata["database_server_version"] = dump.serverVersion
-            metadata["database_dump_tool"] = dump.toolVersion
-            metadata["dump_chunker"] = String(decoding: (try? JSONEncoder.kura.encode(repository.config.chunkerForDumps)) ?? Data(), as: UTF8.self)
-            metadata["database_state"] = state
-        }
-        if let reused {
-            metadata.merge(reused.metadata) { _, carried in carried }
-            metadata["database_dumped_in"] = reused.dumpedIn
-            summary.databaseDumpedIn = reused.dumpedIn
-        }
-        try writer.finish(metadata: metadata, tables: reused?.tables ?? dump?.tables ?? [], to: workPath)
+    /// Phase 4: stores the snapshot database `tree` as chunks, makes packs and index files
+    /// durable, then writes the snapshot record.
+    private func publish(_ plan: BackupPlan, dump: DatabaseDump?, tree workPath: String, saver: ChunkSaver,
+                         assembler: EntryAssembler, started: Date) throws -> Snapshot {
         let tree = try MappedFile(path: workPath)
         let treeChunks = try saver.save(buffer: tree.bytes, chunker: FastCDC(repository.config.treeChunker))
         let treeSize = Int64(tree.bytes.count)
         tree.close()
         try saver.finish()
 
-        summary.unreadable = unreadable.count
+        var summary = assembler.summary
+        summary.unreadable = assembler.unreadable.count
         summary.treeSize = treeSize
         summary.chunksAdded = saver.chunksAdded
         summary.dataAdded = saver.plainBytesAdded
+        summary.databaseDumpedIn = plan.reusedDump?.dumpedIn
         summary.durationSeconds = Date().timeIntervalSince(started)
-        var record = SnapshotRecord(version: 1, time: time, host: options.host, tags: options.tags, paths: paths,
-                                    database: dump?.name ?? reused?.metadata["database_name"],
-                                    databaseEngine: dump?.engine ?? reused?.metadata["database_engine"].flatMap(DatabaseEngine.init(rawValue:)),
-                                    parent: parent?.snapshot.id.hex, tree: .init(size: treeSize, chunks: treeChunks.map(\.hex)),
+        let reused = plan.reusedDump?.metadata
+        var record = SnapshotRecord(version: 1, time: plan.time, host: plan.options.host, tags: plan.options.tags, paths: plan.paths,
+                                    database: dump?.name ?? reused?["database_name"],
+                                    databaseEngine: dump?.engine ?? reused?["database_engine"].flatMap(DatabaseEngine.init(rawValue:)),
+                                    parent: plan.parent?.snapshot.id.hex, tree: .init(size: treeSize, chunks: treeChunks.map(\.hex)),
                                     kuraVersion: KuraVersion.current, summary: summary)
         // The record's own size counts as added; it is a few hundred bytes, estimated before writing.
         record.summary.dataAddedStored = saver.bytesWritten + Int64((try? JSONEncoder.kura.encode(record).count) ?? 0)
-        let snapshot = try repository.writeSnapshot(record)
-        finished = true
-        // The database just built is this snapshot's: keep it in the cache.
-        rename(workPath, repository.cachedSnapshotDatabasePath(snapshot.id))
-        return BackupResult(snapshot: snapshot, summary: record.summary, unreadable: unreadable, notices: notices)
-    }
-
-    /// The latest snapshot of the same host and paths, if its chunks are all in the index.
-    private func findParent(host: String, paths: [String], notices: inout [String]) throws -> (snapshot: Snapshot, reader: SnapshotReader)? {
-        guard let candidate = try repository.snapshots().last(where: { $0.record.host == host && $0.record.paths == paths }) else {
-            return nil
-        }
-        let reader = try repository.openSnapshot(candidate)
-        let index = try repository.index()
-        var missing = 0
-        try ParentSnapshot.forEachChunkPage(of: reader) { page in
-            missing += Set(page).subtracting(try index.contained(page)).count
-        }
-        guard missing == 0 else {
-            notices.append("parent snapshot \(candidate.id.short) references \(missing) chunk(s) missing from the index: reading every file again (run 'kura verify')")
-            return nil
-        }
-        return (candidate, reader)
-    }
-
-    private static func json(_ strings: [String]) -> String {
-        String(decoding: (try? JSONEncoder.kura.encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
+        return try repository.writeSnapshot(record)
     }
 }

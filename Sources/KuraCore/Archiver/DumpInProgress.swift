@@ -27,7 +27,7 @@ final class DumpInProgress {
         finished.signal()
         lock.lock()
         defer { lock.unlock() }
-        guard let result else { throw KuraError.database("the database dump did not finish") }
+        guard let result else { throw KuraError.database(.dumpUnfinished) }
         return try result.get()
     }
 

@@ -31,7 +31,7 @@ final class PackVerifier {
         let path = repository.layout.pack(pack)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw KuraError.integrity("pack \(pack.short) is missing") }
+            if errno == ENOENT { throw KuraError.integrity(.packMissing(pack: pack.short)) }
             throw KuraError.posix("cannot open pack", path)
         }
         defer { close(fd) }
@@ -39,7 +39,7 @@ final class PackVerifier {
         guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
         let size = Int(info.st_size)
         guard size <= repository.config.maxPackFileSize else {
-            throw KuraError.integrity("pack \(pack.short) is \(size) bytes, more than any pack of this repository can be: damaged or not a pack")
+            throw KuraError.integrity(.packDamaged(pack: pack.short, .tooLarge(size: Int64(size))))
         }
         if packBuffer.count < size {
             packBuffer.deallocate()

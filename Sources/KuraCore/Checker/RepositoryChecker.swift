@@ -169,7 +169,7 @@ public final class RepositoryChecker {
 
     /// A KuraError's text without the "integrity failure: " prefix (the report says it).
     static func message(_ error: Error) -> String {
-        if case KuraError.integrity(let text) = error { return text }
+        if case KuraError.integrity(let failure) = error { return failure.description }
         return String(describing: error)
     }
 }

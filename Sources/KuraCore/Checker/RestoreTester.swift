@@ -20,45 +20,57 @@ public struct RestoreTestOptions: Sendable {
     }
 }
 
-/// Proves that a snapshot restores: its dump into a scratch database (the same pg_restore path
-/// as a real restore), every table's row count against the one recorded at backup, the owner's
-/// SQL assertions, and a sample of media files restored and checked. The scratch database is
-/// dropped however the test ends; one left by a killed run is dropped by the next.
+/// Proves that a snapshot or an archive restores: its dump into a scratch database (the same
+/// spool and pg_restore path as a real restore), every table's row count against the one recorded
+/// at backup, the owner's SQL assertions, and a sample of media files restored through the
+/// restore writer and checked. The scratch database is dropped however the test ends; one left
+/// by a killed run is dropped by the next.
 public final class RestoreTester {
-    private let repository: Repository
+    /// Spools PostgreSQL dumps in its `tmp/`; nil: a private temp folder (an archive's test).
+    private let repository: Repository?
     /// Scratch databases are named with this prefix; any found at the start of a run is a leftover.
     static let scratchPrefix = "kura_restoretest_"
 
-    public init(repository: Repository) { self.repository = repository }
+    public init(repository: Repository?) { self.repository = repository }
 
     /// Runs every check on `snapshot` and returns the record (not yet stored: see
     /// `Repository.writeVerification`). Failures are checks with `ok == false`, not errors;
     /// an error means the test itself could not run (cancelled, repository unreadable).
     public func test(_ snapshot: Snapshot, _ options: RestoreTestOptions,
                      cancellation: CancellationFlag = CancellationFlag()) throws -> VerificationRecord {
+        guard let repository else { throw KuraError.invalidArgument("a snapshot's restore test needs its repository") }
+        return try test(SnapshotRestoreSource(repository: repository, snapshot: snapshot), recordedAs: snapshot.id.hex, options,
+                        cancellation: cancellation)
+    }
+
+    /// Runs every check on `source`; the record names it `recordedAs` (a snapshot id, or an
+    /// archive's path).
+    public func test(_ source: RestoreSource, recordedAs name: String, _ options: RestoreTestOptions,
+                     cancellation: CancellationFlag = CancellationFlag()) throws -> VerificationRecord {
         let started = Date()
         var checks: [RestoreTestCheck] = []
-        if let engine = snapshot.record.databaseEngine {
+        _ = try source.check(force: false)
+        if let (_, engine) = try source.databaseDump() {
             switch engine {
-            case .postgresql: checks += try testPostgres(snapshot, options, cancellation: cancellation)
-            case .sqlite: checks += try testSQLite(snapshot, options)
+            case .postgresql: checks += try testPostgres(source, options, cancellation: cancellation)
+            case .sqlite: checks += try testSQLite(source, options)
             }
         }
         try cancellation.check()
-        checks += try testMedia(snapshot, options, cancellation: cancellation)
-        return VerificationRecord(snapshot: snapshot.id.hex, time: Timestamp.now(), host: LockInfo.currentHost,
+        checks += try testMedia(source, options, cancellation: cancellation)
+        return VerificationRecord(snapshot: name, time: Timestamp.now(), host: LockInfo.currentHost,
                                   kuraVersion: KuraVersion.current, ok: checks.allSatisfy(\.ok), checks: checks,
                                   durationSeconds: Date().timeIntervalSince(started))
     }
 
     // MARK: PostgreSQL
 
-    private func testPostgres(_ snapshot: Snapshot, _ options: RestoreTestOptions,
+    private func testPostgres(_ source: RestoreSource, _ options: RestoreTestOptions,
                               cancellation: CancellationFlag) throws -> [RestoreTestCheck] {
         var checks: [RestoreTestCheck] = []
         let scratch: DatabaseURL, maintenance: PostgresConnection
         do {
-            scratch = try options.scratchDatabase ?? defaultScratch(for: snapshot)
+            scratch = try options.scratchDatabase ?? defaultScratch(for: source)
             maintenance = try PostgresConnection(try PostgresParameters(url: scratch).with(database: "postgres"))
         } catch {
             return [RestoreTestCheck(name: "database restore", ok: false, detail: "\(error)", seconds: 0)]
@@ -89,19 +101,20 @@ public final class RestoreTester {
                                            detail: "dropped \(leftovers.joined(separator: ", ")), left by an interrupted restore test"))
         }
         if options.scratchDatabase != nil, let objects = try PostgresRestorer.objectCount(scratch), objects > 0 {
-            throw KuraError.invalidArgument("scratch database \(scratch) holds \(objects) object(s): name a new database with --scratch-database")
+            throw KuraError.scratchNotEmpty(database: "\(scratch)", objects: objects)
         }
-        let extracted: (file: String, tables: [TableStatistics])
+        let dump: DumpSpool
         do {
-            extracted = try SiteRestorer(repository: repository).extractDump(snapshot, for: scratch)
+            dump = try DumpSpool(from: source, for: scratch, repository: repository)
         } catch {
             return checks + [RestoreTestCheck(name: "database restore", ok: false, detail: RepositoryChecker.message(error),
                                               seconds: Date().timeIntervalSince(started))]
         }
-        defer { unlink(extracted.file) }
+        defer { dump.remove() }
         defer { try? drop(name, on: maintenance) }
+        let restored: [TableStatistics]
         do {
-            try PostgresRestorer.restore(dump: extracted.file, into: scratch, force: false)
+            restored = try dump.restore(into: scratch, force: false)
             FaultInjection.step()  // a kill here leaves the scratch database for the next run to drop
         } catch {
             return checks + [RestoreTestCheck(name: "database restore", ok: false, detail: "\(error)",
@@ -109,16 +122,9 @@ public final class RestoreTester {
         }
         checks.append(RestoreTestCheck(name: "database restore", ok: true, detail: "pg_restore into \(scratch)",
                                        seconds: Date().timeIntervalSince(started),
-                                       figures: ["dump_bytes": FileSystem.size(extracted.file)]))
+                                       figures: ["dump_bytes": FileSystem.size(dump.file)]))
         try cancellation.check()
-        let counting = Date()
-        let counts = try PostgresRestorer.rowCounts(scratch, tables: extracted.tables)
-        let restored = zip(extracted.tables, counts).map { table, rows -> TableStatistics in
-            var copy = table
-            copy.rows = rows ?? -1
-            return copy
-        }
-        checks.append(Self.rowCountCheck(recorded: extracted.tables, restored: restored, seconds: Date().timeIntervalSince(counting)))
+        checks.append(Self.rowCountCheck(recorded: dump.recordedTables, restored: restored))
         let connection = try PostgresConnection(try PostgresParameters(url: scratch))
         checks += Self.sqlChecks(options.checkSQL) { sql in
             try connection.query(sql).map { $0.map { $0 ?? "NULL" } }
@@ -126,12 +132,11 @@ public final class RestoreTester {
         return checks
     }
 
-    /// `kura_restoretest_<short id>` on the server and with the user the snapshot was taken from.
-    private func defaultScratch(for snapshot: Snapshot) throws -> DatabaseURL {
-        guard let source = snapshot.record.paths.first(where: { $0.hasPrefix("postgresql://") }) else {
-            throw KuraError.invalidArgument("snapshot \(snapshot.id.short) does not say which server it came from: give --scratch-database URL")
-        }
-        return try DatabaseURL(source).replacingDatabase(with: Self.scratchPrefix + snapshot.id.short)
+    /// `kura_restoretest_<8 hex>` on the server and with the user the snapshot was taken from.
+    private func defaultScratch(for source: RestoreSource) throws -> DatabaseURL {
+        guard let origin = source.originDatabase else { throw KuraError.unknownServer(source: source.label) }
+        let suffix = (source as? SnapshotRestoreSource)?.snapshot.id.short ?? String(SHA256Hasher.hash(Array(source.label.utf8)).hex.prefix(8))
+        return try DatabaseURL(origin).replacingDatabase(with: Self.scratchPrefix + suffix)
     }
 
     /// Takes the session advisory lock of a scratch database name without waiting.
@@ -146,24 +151,25 @@ public final class RestoreTester {
 
     // MARK: SQLite
 
-    private func testSQLite(_ snapshot: Snapshot, _ options: RestoreTestOptions) throws -> [RestoreTestCheck] {
-        let folder = NSTemporaryDirectory() + "kura-restoretest-" + FileSystem.randomName()
+    private func testSQLite(_ source: RestoreSource, _ options: RestoreTestOptions) throws -> [RestoreTestCheck] {
+        let folder = Self.scratchFolder()
         try FileSystem.makeDirectories(folder)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let target = try DatabaseURL("sqlite://" + folder + "/" + (snapshot.record.database ?? "db") + ".sqlite3")
+        let target = try DatabaseURL("sqlite://" + folder + "/restored.sqlite3")
         let started = Date()
-        let restored: [TableStatistics], recorded: [TableStatistics]
+        let restored: [TableStatistics], recorded: [TableStatistics]?
         do {
-            let extracted = try SiteRestorer(repository: repository).extractDump(snapshot, for: target)
-            recorded = extracted.tables
-            restored = try SQLiteRestorer.restore(copy: extracted.file, into: target, force: true)
+            let dump = try DumpSpool(from: source, for: target, repository: repository)
+            defer { dump.remove() }
+            recorded = dump.recordedTables
+            restored = try dump.restore(into: target, force: true)
         } catch {
             return [RestoreTestCheck(name: "database restore", ok: false, detail: RepositoryChecker.message(error),
                                      seconds: Date().timeIntervalSince(started))]
         }
         var checks = [RestoreTestCheck(name: "database restore", ok: true, detail: "SQLite copy restored; integrity_check ok",
                                        seconds: Date().timeIntervalSince(started), figures: ["bytes": FileSystem.size(target.path ?? "")])]
-        checks.append(Self.rowCountCheck(recorded: recorded, restored: restored, seconds: 0))
+        checks.append(Self.rowCountCheck(recorded: recorded, restored: restored))
         let database = try DatabaseQueue(path: target.path ?? "")
         let foreignKeys = (try? database.read { try Row.fetchAll($0, sql: "PRAGMA foreign_key_check") }) ?? []
         checks.append(RestoreTestCheck(name: "foreign_key_check", ok: foreignKeys.isEmpty,
@@ -178,13 +184,18 @@ public final class RestoreTester {
 
     // MARK: Shared checks
 
-    static func rowCountCheck(recorded: [TableStatistics], restored: [TableStatistics], seconds: Double) -> RestoreTestCheck {
-        let mismatches = SiteRestorer.compare(recorded: recorded, restored: restored)
+    /// The restored tables' row counts against the recorded ones; failed when the source recorded none.
+    static func rowCountCheck(recorded: [TableStatistics]?, restored: [TableStatistics]) -> RestoreTestCheck {
+        guard let recorded else {
+            return RestoreTestCheck(name: "row counts", ok: false,
+                                    detail: "the source records no row counts (an archive exported before Kura wrote them): export it again")
+        }
+        let mismatches = TableMismatch.between(recorded: recorded, restored: restored)
         let rows = recorded.reduce(Int64(0)) { $0 + $1.rows }
         let detail = mismatches.isEmpty
             ? "\(recorded.count) tables, \(rows) rows: as recorded at backup"
             : mismatches.map { "\($0.table): \($0.actual.map { "\($0) rows" } ?? "missing"), \($0.expected) at backup" }.joined(separator: "; ")
-        return RestoreTestCheck(name: "row counts", ok: mismatches.isEmpty, detail: detail, seconds: seconds,
+        return RestoreTestCheck(name: "row counts", ok: mismatches.isEmpty, detail: detail,
                                 figures: ["tables": Int64(recorded.count), "rows": rows, "mismatches": Int64(mismatches.count)])
     }
 
@@ -216,35 +227,42 @@ public final class RestoreTester {
         return SHA256Hasher.hash(Array(path.utf8)).unitInterval < share
     }
 
-    private func testMedia(_ snapshot: Snapshot, _ options: RestoreTestOptions,
+    /// A new folder of the system's temp folder for one test's files.
+    private static func scratchFolder() -> String {
+        (NSTemporaryDirectory() as NSString).appendingPathComponent("kura-restoretest-" + FileSystem.randomName())
+    }
+
+    /// Restores the sampled media files one by one through the `RestoreWriter` into a temp
+    /// folder, and compares each written file's SHA-256 with that of the verified stream (and,
+    /// with `liveMedia`, with the live file whose size and mtime are unchanged).
+    private func testMedia(_ source: RestoreSource, _ options: RestoreTestOptions,
                            cancellation: CancellationFlag) throws -> [RestoreTestCheck] {
         guard options.mediaSample > 0 else { return [] }
         let started = Date()
-        let reader = try repository.openSnapshot(snapshot)
-        let folder = NSTemporaryDirectory() + "kura-restoretest-" + FileSystem.randomName()
-        try FileSystem.makeDirectories(folder)
+        let folder = Self.scratchFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let index = try repository.index()
-        let chunkReader = ChunkReader(layout: repository.layout)
+        let writer = RestoreWriter(target: try TargetDirectory(path: folder))
         var (files, sampled, bytes, liveCompared) = (0, 0, Int64(0), 0)
         var damaged: [String] = [], rotten: [String] = []
-        try reader.forEachEntry(under: "media") { entry in
-            guard entry.kind == .file else { return }
+        try source.forEachFile(under: "media") { entry, content in
             files += 1
             guard Self.inSample(entry.path, share: options.mediaSample) else { return }
             try cancellation.check()
             sampled += 1
             bytes += entry.size
-            let locations = try index.locations(entry.chunks)
-            let chunks = entry.chunks.map { ($0, Int(locations[$0]?.entry.plainLength ?? 0)) }
-            let copy = folder + "/sample"
+            let hasher = SHA256Hasher()
+            var copy = entry
+            copy.path = "sample"
             do {
-                try Self.restore(entry, locations: locations, reader: chunkReader, to: copy)
-                if !FileComparison.matches(copy, size: entry.size, chunks: chunks) {
+                try writer.write(copy) { sink in
+                    try withoutActuallyEscaping(sink) { sink in try content { hasher.update($0); try sink($0) } }
+                }
+                if try SHA256Hasher.hash(file: folder + "/sample") != hasher.finalize() {
                     damaged.append("\(entry.path): the restored copy does not match the snapshot")
                 }
             } catch {
                 damaged.append("\(entry.path): \(RepositoryChecker.message(error))")
+                return
             }
             if let live = options.liveMedia {
                 let path = live + "/" + entry.path.dropFirst("media/".count)
@@ -252,7 +270,7 @@ public final class RestoreTester {
                 guard stat(path, &info) == 0, Int64(info.st_size) == entry.size,
                       Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec) == entry.mtimeNanoseconds else { return }
                 liveCompared += 1
-                if !FileComparison.matches(path, size: entry.size, chunks: chunks) { rotten.append(entry.path) }
+                if (try? SHA256Hasher.hash(file: path)) != (try? SHA256Hasher.hash(file: folder + "/sample")) { rotten.append(entry.path) }
             }
         }
         let percent = String(format: "%g%%", options.mediaSample * 100)
@@ -270,13 +288,5 @@ public final class RestoreTester {
                 figures: ["compared": Int64(liveCompared), "differing": Int64(rotten.count)]))
         }
         return checks
-    }
-
-    /// Writes one file's verified chunks to `path`.
-    private static func restore(_ entry: Entry, locations: [ChunkID: ChunkLocation], reader: ChunkReader, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw KuraError.posix("cannot create", path) }
-        defer { close(fd) }
-        try FileRestorer(reader: reader, locations: locations).forEachChunk(of: entry) { try FileSystem.writeFully(fd, $0, path: path) }
     }
 }

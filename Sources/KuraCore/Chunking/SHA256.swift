@@ -1,3 +1,4 @@
+import Foundation
 import CCrypto
 
 /// SHA-256 through OpenSSL's EVP interface, which uses the CPU's SHA extensions.
@@ -42,5 +43,21 @@ public final class SHA256Hasher {
 
     public static func hash(_ bytes: [UInt8]) -> ChunkID {
         bytes.withUnsafeBytes { hash($0) }
+    }
+
+    /// SHA-256 of a whole file, read in 4 MiB blocks.
+    static func hash(file path: String) throws -> ChunkID {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let got = read(fd, buffer.baseAddress, buffer.count)
+            if got < 0 { throw KuraError.posix("cannot read", path) }
+            if got == 0 { return hasher.finalize() }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+        }
     }
 }

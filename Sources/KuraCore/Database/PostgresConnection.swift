@@ -18,11 +18,11 @@ final class PostgresConnection {
                 PQconnectdbParams(keys.baseAddress, vals.baseAddress, 0)
             }
         }
-        guard let connection else { throw KuraError.database("cannot connect to \(parameters.redacted): out of memory") }
+        guard let connection else { throw KuraError.database(.connect(server: parameters.redacted, reason: "out of memory")) }
         guard PQstatus(connection) == CONNECTION_OK else {
             let reason = Self.message(connection)
             PQfinish(connection)
-            throw KuraError.database("cannot connect to \(parameters.redacted): \(reason)")
+            throw KuraError.database(.connect(server: parameters.redacted, reason: reason))
         }
         // Server notices ("does not exist, skipping") are not for the user: Kura reports what matters.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
@@ -38,11 +38,11 @@ final class PostgresConnection {
     /// Runs a statement; returns the rows (values as text, nil for NULL).
     @discardableResult
     func query(_ sql: String) throws -> [[String?]] {
-        guard let result = PQexec(connection, sql) else { throw KuraError.database("PostgreSQL: \(Self.message(connection))") }
+        guard let result = PQexec(connection, sql) else { throw KuraError.database(.query(message: Self.message(connection))) }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
         guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
-            throw KuraError.database("PostgreSQL: \(String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw KuraError.database(.query(message: String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines)))
         }
         let rows = Int(PQntuples(result)), columns = Int(PQnfields(result))
         return (0..<rows).map { row in

@@ -16,7 +16,7 @@ enum PostgresDumper {
         let tools = try PostgresTools.find(forServerVersion: connection.serverVersion)
         try connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         guard let snapshotName = try connection.query("SELECT pg_export_snapshot()").first?.first ?? nil else {
-            throw KuraError.database("PostgreSQL did not export a snapshot")
+            throw KuraError.database(.noExportedSnapshot)
         }
         let tables = try connection.tableStatistics()
         let serverVersion = try connection.query("SHOW server_version").first?.first.flatMap { $0 } ?? String(connection.serverVersion)
@@ -29,14 +29,14 @@ enum PostgresDumper {
                                                            "--file=\(file)", "--no-password"],
                                             environment: parameters.environment)
             guard result.status == 0 else {
-                throw KuraError.database("pg_dump of \(parameters.redacted) failed: \(result.stderr.isEmpty ? "exit \(result.status)" : result.stderr)")
+                throw KuraError.database(.dumpFailed(server: parameters.redacted, stderr: result.stderr.isEmpty ? "exit \(result.status)" : result.stderr))
             }
             try connection.query("COMMIT")
             var info = stat()
-            guard lstat(file, &info) == 0, info.st_size > 0 else { throw KuraError.database("pg_dump of \(parameters.redacted) wrote an empty dump") }
+            guard lstat(file, &info) == 0, info.st_size > 0 else { throw KuraError.database(.emptyDump(server: parameters.redacted)) }
             let list = try Subprocess.run(tools.pgRestore, ["--list", file], captureOutput: false)
             guard list.status == 0 else {
-                throw KuraError.database("the dump of \(parameters.redacted) is unreadable (pg_restore --list: \(list.stderr))")
+                throw KuraError.database(.unreadableDump(server: parameters.redacted, stderr: list.stderr))
             }
         } catch {
             unlink(file)

@@ -15,7 +15,7 @@ enum PostgresRestorer {
         do {
             let connection = try PostgresConnection(parameters)
             return try count(connection)
-        } catch KuraError.database(let message) where message.contains("does not exist") {
+        } catch KuraError.database(let failure) where failure.isMissingDatabase {
             return nil
         }
     }
@@ -54,7 +54,7 @@ enum PostgresRestorer {
                                                           "--no-password", "--dbname=\(name)", file],
                                         environment: parameters.environment, captureOutput: false)
         guard result.status == 0 else {
-            throw KuraError.database("pg_restore into \(parameters.redacted) failed, nothing was applied: \(result.stderr)")
+            throw KuraError.database(.restoreFailed(server: parameters.redacted, stderr: result.stderr))
         }
     }
 

@@ -24,7 +24,7 @@ struct PostgresTools {
         // The newest tools read every older server; Debian's /usr/bin wrappers come last.
         guard let best = found.filter({ $0.major >= serverMajor }).max(by: { $0.major < $1.major }) else {
             let seen = found.map { "\($0.major) (\($0.directory))" }.joined(separator: ", ")
-            throw KuraError.database("no pg_dump of version \(serverMajor) or newer (found: \(seen.isEmpty ? "none" : seen)): install postgresql-client-\(serverMajor)")
+            throw KuraError.database(.noTools(major: serverMajor, found: seen.isEmpty ? "none" : seen))
         }
         return best
     }

@@ -8,7 +8,7 @@ enum SQLiteCopier {
     static func copy(_ url: DatabaseURL, temporaryDirectory: String) throws -> DatabaseDump {
         guard let path = url.path else { throw KuraError.invalidArgument("no SQLite path in \(url)") }
         guard FileSystem.exists(path) else {
-            throw KuraError.database("SQLite database \(path) does not exist: check --database")
+            throw KuraError.database(.sqliteMissing(path: path))
         }
         let file = temporaryDirectory + "/sqlite-" + FileSystem.randomName()
         do {
@@ -29,7 +29,7 @@ enum SQLiteCopier {
             throw error
         } catch {
             unlink(file)
-            throw KuraError.database("cannot copy SQLite database \(path): \(error)")
+            throw KuraError.database(.sqliteCopyFailed(path: path, reason: "\(error)"))
         }
     }
 
@@ -38,7 +38,7 @@ enum SQLiteCopier {
         try database.read { db in
             let result = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             guard result == ["ok"] else {
-                throw KuraError.integrity("SQLite database \(label) fails integrity_check: \(result.prefix(3).joined(separator: "; "))")
+                throw KuraError.integrity(.databaseCheck(label: label, findings: result))
             }
             let version = try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "?"
             let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")

@@ -40,7 +40,7 @@ public final class ChunkUsage {
     public func add(_ snapshot: Snapshot, databasePath: String) throws {
         let tree = snapshot.record.tree.chunks.compactMap { ChunkID(hex: $0) }
         guard tree.count == snapshot.record.tree.chunks.count else {
-            throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id")
+            throw KuraError.integrity(.snapshotDatabaseDamaged(name: "of snapshot \(snapshot.id.short)", reason: "invalid tree chunk id"))
         }
         try index.perform { db in
             try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [databasePath])
@@ -54,7 +54,7 @@ public final class ChunkUsage {
                 while let row = try rows.next() {
                     try row.withUnsafeData(atIndex: 0) { data in
                         guard let list = data, list.count % 32 == 0 else {
-                            throw KuraError.integrity("snapshot \(snapshot.id.short) holds an invalid chunk list")
+                            throw KuraError.integrity(.snapshotDatabaseDamaged(name: "of snapshot \(snapshot.id.short)", reason: "invalid chunk list"))
                         }
                         for start in stride(from: 0, to: list.count, by: 32) {
                             try insert.execute(arguments: [list[list.startIndex + start ..< list.startIndex + start + 32]])

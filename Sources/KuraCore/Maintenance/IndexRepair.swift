@@ -30,8 +30,8 @@ extension Repository {
                 report.packsIndexed += 1
                 report.chunksIndexed += entries.count
                 progress?.add(files: 1, bytes: Int64(size), current: pack.short)
-            } catch KuraError.integrity(let message) {
-                report.packsSkipped.append(message)
+            } catch KuraError.integrity(let failure) {
+                report.packsSkipped.append("\(failure)")
             }
         }
         try rewriter.finish()

@@ -27,18 +27,86 @@ public final class Pruner {
 
     public init(repository: Repository) { self.repository = repository }
 
+    /// Plans, then (unless `options.dryRun`) executes that very plan.
     public func prune(_ options: PruneOptions, progress: ProgressCounter? = nil,
                       cancellation: CancellationFlag? = nil) throws -> PruneReport {
+        let plan = try self.plan(options, cancellation: cancellation)
+        return options.dryRun ? plan.report : try execute(plan, progress: progress, cancellation: cancellation)
+    }
+
+    /// Steps 1 and 2: what prune would delete, repack and keep. Reads only.
+    public func plan(_ options: PruneOptions, cancellation: CancellationFlag? = nil) throws -> PrunePlan {
         let started = Date()
-        var report = PruneReport()
-        report.dryRun = options.dryRun
         let index = try repository.index()
-        if let damaged = index.damagedIndexFiles.first {
-            throw KuraError.integrity("index file \(damaged.short) is damaged: run 'kura repair index' before prune (nothing was deleted)")
+        if let damaged = index.damagedIndexFiles.first { throw KuraError.pruneStopped(.indexFileDamaged(id: damaged.short)) }
+        let (usage, snapshots) = try referencedChunks(cancellation: cancellation)
+        let onDisk = Set(try repository.listPacks())
+        var plan = PrunePlan(usage: usage)
+        plan.report.dryRun = options.dryRun
+        plan.report.snapshots = snapshots
+        for pack in try usage.packUsage() {
+            plan.report.bytesBefore += pack.storedBytes
+            plan.report.unusedBytesBefore += pack.unusedBytes
+            if pack.usedEntries == 0 {
+                plan.delete.append(pack.pack)
+            } else if !onDisk.contains(pack.pack) {
+                throw KuraError.pruneStopped(.packMissing(pack: pack.pack.short))
+            } else if pack.unusedShare > options.maxUnused {
+                plan.repack.append(pack)
+            } else {
+                plan.keep.append(pack.pack)
+                plan.keptBytes += pack.storedBytes
+                plan.report.unusedBytesAfter += pack.unusedBytes
+            }
         }
+        plan.unreferenced = onDisk.subtracting(plan.delete + plan.repack.map(\.pack) + plan.keep).sorted()
+        plan.report.packsBefore = onDisk.count
+        plan.report.packsDeleted = plan.delete.count + plan.unreferenced.count
+        plan.report.packsRepacked = plan.repack.count
+        plan.report.unreferencedPacks = plan.unreferenced.count
+        for pack in plan.unreferenced { plan.report.bytesBefore += FileSystem.size(repository.layout.pack(pack)) }
+        plan.report.bytesAfter = plan.keptBytes + plan.repack.reduce(Int64(0)) { $0 + $1.usedBytes }
+        plan.report.durationSeconds = Date().timeIntervalSince(started)
+        return plan
+    }
+
+    /// Step 3: carries `plan` out in the crash-safe order. The repository must not have changed
+    /// since the plan (the exclusive lock, held from planning to the end, sees to it).
+    public func execute(_ plan: PrunePlan, progress: ProgressCounter? = nil, cancellation: CancellationFlag? = nil) throws -> PruneReport {
+        let started = Date()
+        var report = plan.report
+        report.dryRun = false
+        // 1. New packs, durable.
+        let newPacks = plan.repack.isEmpty ? []
+            : try copyLiveChunks(of: plan.repack, usage: plan.usage, progress: progress, cancellation: cancellation)
+        report.packsWritten = newPacks.count
+        // 2. New index files; the last supersedes every present one. 3. Old index files deleted.
+        if !plan.delete.isEmpty || !plan.repack.isEmpty {
+            let index = try repository.index()
+            let old = try repository.listIndexFiles()
+            var rewriter = IndexRewriter(repository: repository, superseding: old)
+            for pack in plan.keep { try rewriter.add(pack: pack, entries: try index.entries(inPack: pack)) }
+            for pack in newPacks { try rewriter.add(pack: pack.id, entries: pack.entries) }
+            try rewriter.finish()
+            report.indexFilesWritten = rewriter.filesWritten
+            report.indexFilesDeleted = old.count
+        }
+        // 4. Old packs. Never one the new index names: repacking writes the same bytes as a killed
+        //    prune did, so a new pack may have the name of an unreferenced leftover.
+        let indexedNow = Set(plan.keep).union(newPacks.map(\.id))
+        try deletePacks((plan.delete + plan.repack.map(\.pack) + plan.unreferenced).filter { !indexedNow.contains($0) })
+        // 5. Temp files of dead processes (no other process runs: we hold the exclusive lock).
+        report.temporaryFilesRemoved = try removeTemporaryFiles()
+        try repository.index().synchronize(with: repository)
+        report.bytesAfter = plan.keptBytes + newPacks.reduce(Int64(0)) { $0 + Int64($1.size) }
+        report.durationSeconds = plan.report.durationSeconds + Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Step 1: every chunk the snapshots reference; refuses when one is missing from the index.
+    private func referencedChunks(cancellation: CancellationFlag?) throws -> (ChunkUsage, snapshots: Int) {
+        let usage = try ChunkUsage(index: try repository.index())
         let snapshots = try repository.snapshots()
-        report.snapshots = snapshots.count
-        let usage = try ChunkUsage(index: index)
         for snapshot in snapshots {
             try cancellation?.check()
             try repository.withSnapshotDatabase(snapshot) { path in
@@ -48,71 +116,9 @@ public final class Pruner {
         }
         try usage.finish()
         let missing = try usage.missing(limit: 5)
-        if !missing.isEmpty {
-            throw KuraError.integrity("chunks referenced by snapshots are missing (\(missing.map(\.short).joined(separator: ", "))…): "
-                                      + "run 'kura verify' and 'kura repair index'; prune deleted nothing")
-        }
+        if !missing.isEmpty { throw KuraError.pruneStopped(.chunksNotIndexed(chunks: missing.map(\.short))) }
         try cancellation?.check()
-
-        // Plan.
-        let packs = try usage.packUsage()
-        let onDisk = Set(try repository.listPacks())
-        var delete: [ChunkID] = [], repack: [PackUsage] = [], keep: [ChunkID] = []
-        var keptBytes: Int64 = 0
-        for pack in packs {
-            report.bytesBefore += pack.storedBytes
-            report.unusedBytesBefore += pack.unusedBytes
-            if pack.usedEntries == 0 {
-                delete.append(pack.pack)
-            } else if !onDisk.contains(pack.pack) {
-                throw KuraError.integrity("pack \(pack.pack.short) holds used data and is missing: run 'kura verify'; prune deleted nothing")
-            } else if pack.unusedShare > options.maxUnused {
-                repack.append(pack)
-            } else {
-                keep.append(pack.pack)
-                keptBytes += pack.storedBytes
-                report.unusedBytesAfter += pack.unusedBytes
-            }
-        }
-        let indexed = Set(packs.map(\.pack))
-        let unreferenced = onDisk.subtracting(indexed).sorted()
-        report.packsBefore = onDisk.count
-        report.packsDeleted = delete.count + unreferenced.count
-        report.packsRepacked = repack.count
-        report.unreferencedPacks = unreferenced.count
-        for pack in unreferenced { report.bytesBefore += FileSystem.size(repository.layout.pack(pack)) }
-        report.bytesAfter = keptBytes + repack.reduce(Int64(0)) { $0 + $1.usedBytes }
-        if options.dryRun {
-            report.durationSeconds = Date().timeIntervalSince(started)
-            return report
-        }
-
-        // 1. New packs, durable.
-        var newPacks: [FinishedPack] = []
-        if !repack.isEmpty {
-            newPacks = try copyLiveChunks(of: repack, usage: usage, progress: progress, cancellation: cancellation)
-            report.packsWritten = newPacks.count
-        }
-        // 2. New index files; the last supersedes every present one. 3. Old index files deleted.
-        if !delete.isEmpty || !repack.isEmpty {
-            let old = try repository.listIndexFiles()
-            var rewriter = IndexRewriter(repository: repository, superseding: old)
-            for pack in keep { try rewriter.add(pack: pack, entries: try index.entries(inPack: pack)) }
-            for pack in newPacks { try rewriter.add(pack: pack.id, entries: pack.entries) }
-            try rewriter.finish()
-            report.indexFilesWritten = rewriter.filesWritten
-            report.indexFilesDeleted = old.count
-        }
-        // 4. Old packs. Never one the new index names: repacking writes the same bytes as a killed
-        //    prune did, so a new pack may have the name of an unreferenced leftover.
-        let indexedNow = Set(keep).union(newPacks.map(\.id))
-        try deletePacks((delete + repack.map(\.pack) + unreferenced).filter { !indexedNow.contains($0) })
-        // 5. Temp files of dead processes (no other process runs: we hold the exclusive lock).
-        report.temporaryFilesRemoved = try removeTemporaryFiles()
-        try index.synchronize(with: repository)
-        report.bytesAfter = keptBytes + newPacks.reduce(Int64(0)) { $0 + Int64($1.size) }
-        report.durationSeconds = Date().timeIntervalSince(started)
-        return report
+        return (usage, snapshots.count)
     }
 
     /// Copies the live chunks of `packs` into new packs, each one verified as it is copied (a
@@ -127,8 +133,7 @@ public final class Pruner {
                 let bytes = try verifier.load(pack.pack)
                 for entry in try usage.liveEntries(inPack: pack.pack) {
                     guard verifier.isIntact(entry, in: bytes) else {
-                        throw KuraError.integrity("chunk \(entry.chunk.short) in pack \(pack.pack.short) is damaged: prune stopped "
-                                                  + "before deleting anything; run 'kura verify --read-data'")
+                        throw KuraError.pruneStopped(.chunkDamaged(chunk: entry.chunk.short, pack: pack.pack.short))
                     }
                     let start = Int(entry.offset)
                     try writer.add(chunk: entry.chunk, stored: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(entry.storedLength))]),

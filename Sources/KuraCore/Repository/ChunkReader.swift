@@ -18,7 +18,7 @@ public final class ChunkReader {
                      scratch: inout UnsafeMutableRawBufferPointer, decompressor: ChunkDecompressor) throws {
         let entry = location.entry
         guard destination.count == Int(entry.plainLength) else {
-            throw KuraError.integrity("chunk \(entry.chunk.short): wrong destination size")
+            throw KuraError.integrity(.sizeMismatch(path: "chunk \(entry.chunk.short)", actual: Int64(destination.count), expected: Int64(entry.plainLength)))
         }
         let stored = Int(entry.storedLength)
         if scratch.count < stored {
@@ -31,11 +31,11 @@ public final class ChunkReader {
         do {
             try FileSystem.readFully(fd, into: region, at: Int64(entry.offset), path: layout.pack(location.pack))
         } catch KuraError.integrity {
-            throw KuraError.integrity("pack \(location.pack.short) is truncated: chunk \(entry.chunk.short) is missing")
+            throw KuraError.integrity(.packDamaged(pack: location.pack.short, .chunkBeyondEnd(chunk: entry.chunk.short)))
         }
         guard decompressor.decompress(UnsafeRawBufferPointer(region), codec: entry.codec, into: destination),
               SHA256Hasher.hash(UnsafeRawBufferPointer(destination)) == entry.chunk else {
-            throw KuraError.integrity("chunk \(entry.chunk.short) in pack \(location.pack.short) is damaged")
+            throw KuraError.integrity(.chunkDamaged(chunk: entry.chunk.short, pack: location.pack.short))
         }
     }
 
@@ -51,7 +51,7 @@ public final class ChunkReader {
         let path = layout.pack(pack)
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw KuraError.integrity("pack \(pack.short) is missing from \(layout.dataDirectory)") }
+            if errno == ENOENT { throw KuraError.integrity(.packMissing(pack: pack.short)) }
             throw KuraError.posix("cannot open pack", path)
         }
         if openPacks.count >= Self.maxOpenPacks {

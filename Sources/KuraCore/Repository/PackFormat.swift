@@ -104,16 +104,16 @@ enum PackFormat {
     /// Reads and checks a pack's trailer through `read(offset, count)`, which returns the pack's
     /// bytes there: the footer first, then the entries it announces.
     static func trailer(packSize size: UInt64, name: String, read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {
-        guard size >= UInt64(headerSize + footerSize) else { throw KuraError.integrity("pack \(name) is truncated (\(size) bytes)") }
+        guard size >= UInt64(headerSize + footerSize) else { throw KuraError.integrity(.packDamaged(pack: name, .truncated(size: size))) }
         let footer = try read(Int64(size) - Int64(footerSize), footerSize)
         guard footer.count == footerSize, let (count, digest) = footer.withUnsafeBytes({ entryCount(footer: $0) }),
               UInt64(count * PackEntry.encodedSize + footerSize + headerSize) <= size else {
-            throw KuraError.integrity("pack \(name) has no valid footer (truncated or damaged)")
+            throw KuraError.integrity(.packDamaged(pack: name, .noFooter))
         }
         let trailerSize = count * PackEntry.encodedSize
         let trailer = try read(Int64(size) - Int64(footerSize + trailerSize), trailerSize)
         guard trailer.count == trailerSize, let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, packSize: size) }) else {
-            throw KuraError.integrity("pack \(name) has a damaged trailer")
+            throw KuraError.integrity(.packDamaged(pack: name, .damagedTrailer))
         }
         return entries
     }

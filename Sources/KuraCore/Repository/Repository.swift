@@ -94,7 +94,7 @@ public final class Repository {
         let bytes = try FileSystem.readFile(layout.index(id), limit: IndexFile.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id,
               let index = bytes.withUnsafeBytes({ IndexFile.decode($0) }) else {
-            throw KuraError.integrity("index file \(id.short) is damaged: run 'kura repair index'")
+            throw KuraError.integrity(.indexFileDamaged(id: id.short))
         }
         return index
     }
@@ -142,12 +142,12 @@ public final class Repository {
     public func readSnapshot(_ id: ChunkID) throws -> Snapshot {
         let bytes = try FileSystem.readFile(layout.snapshot(id), limit: SnapshotRecord.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id else {
-            throw KuraError.integrity("snapshot record \(id.short) does not match its name")
+            throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "does not match its name"))
         }
         do {
             return Snapshot(id: id, record: try JSONDecoder().decode(SnapshotRecord.self, from: Data(bytes)))
         } catch {
-            throw KuraError.integrity("snapshot record \(id.short) is unreadable (\(error))")
+            throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "is unreadable (\(error))"))
         }
     }
 
@@ -180,7 +180,7 @@ public final class Repository {
         let path = layout.pack(id)
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw KuraError.integrity("pack \(id.short) is missing") }
+            if errno == ENOENT { throw KuraError.integrity(.packMissing(pack: id.short)) }
             throw KuraError.posix("cannot open pack", path)
         }
         defer { Glibc.close(fd) }

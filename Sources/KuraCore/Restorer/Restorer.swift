@@ -78,15 +78,14 @@ public final class Restorer {
             }
         }
         let reader = try repository.openSnapshot(snapshot)
-        let target = try TargetDirectory(path: options.target)
+        let writer = RestoreWriter(target: try TargetDirectory(path: options.target))
         var result = RestoreResult()
-        var directories: [Entry] = []
         var page: [Entry] = []
         var matched = false
 
         func flush() throws {
             try cancellation.check()
-            try restorePage(page, into: target, result: &result, progress: progress)
+            try restorePage(page, with: writer, result: &result, progress: progress)
             page.removeAll(keepingCapacity: true)
         }
         try reader.forEachEntry(under: options.subtree) { original in
@@ -94,23 +93,14 @@ public final class Restorer {
             matched = true
             switch entry.kind {
             case .directory:
-                let fd: Int32, name: String
                 do {
-                    (fd, name) = try target.openParent(of: entry.path)
-                } catch {
+                    try writer.makeDirectory(entry)
+                    result.directories += 1
+                } catch KuraError.unsafeTargetPath(let path, let target) {
                     // Below a symlink or a file (of a hostile snapshot, or of the target): never
                     // followed; reported like a damaged file, and the rest is restored.
-                    result.failed.append(UnreadablePath(path: entry.path, reason: "\(error)"))
-                    return
+                    result.failed.append(UnreadablePath(path: entry.path, reason: "\(KuraError.unsafeTargetPath(path: path, target: target))"))
                 }
-                if mkdirat(fd, name, 0o700) != 0 && errno != EEXIST {
-                    let code = errno
-                    Glibc.close(fd)
-                    throw KuraError.posix("cannot create directory", options.target + "/" + entry.path, code)
-                }
-                Glibc.close(fd)
-                directories.append(entry)
-                result.directories += 1
             case .file, .symlink:
                 page.append(entry)
                 if page.count >= Self.pageSize { try flush() }
@@ -120,20 +110,12 @@ public final class Restorer {
         if !matched && !options.include.isEmpty {
             throw KuraError.pathNotInSnapshot(path: options.include.map(\.text).joined(separator: ", "), snapshot: snapshot.id.short)
         }
-        // Temp files of an earlier, killed restore into the same directories.
-        for relative in [""] + directories.map(\.path) { target.removeRestoreLeftovers(in: relative) }
-        // Directories last, deepest first: writing into a directory changes its mtime.
-        for entry in directories.reversed() {
-            let (fd, name) = try target.openParent(of: entry.path)
-            defer { Glibc.close(fd) }
-            Restorer.applyMetadata(entry, at: fd, name: name)
-        }
-        target.sync()
+        writer.finish()
         result.durationSeconds = Date().timeIntervalSince(started)
         return result
     }
 
-    private func restorePage(_ entries: [Entry], into target: TargetDirectory, result: inout RestoreResult,
+    private func restorePage(_ entries: [Entry], with writer: RestoreWriter, result: inout RestoreResult,
                              progress: ProgressCounter?) throws {
         guard !entries.isEmpty else { return }
         let locations = try repository.index().locations(entries.flatMap(\.chunks))
@@ -146,7 +128,7 @@ public final class Restorer {
         // Files are taken one by one from a shared counter: while one worker restores a big file
         // (a database dump), the other goes on through the rest of the page.
         DispatchQueue.concurrentPerform(iterations: 2) { _ in
-            let writer = FileRestorer(reader: chunkReader, locations: locations)
+            let content = FileContentReader(reader: chunkReader, locations: locations)
             while true {
                 lock.lock()
                 let index = next
@@ -155,7 +137,7 @@ public final class Restorer {
                 guard index < entries.count else { break }
                 let entry = entries[index]
                 do {
-                    try writer.restore(entry, into: target)
+                    try writer.write(entry) { sink in try content.forEachChunk(of: entry, sink) }
                     lock.lock()
                     if entry.kind == .file { files += 1; bytes += entry.size } else { symlinks += 1 }
                     lock.unlock()
@@ -172,15 +154,6 @@ public final class Restorer {
         result.bytes += bytes
         result.failed += failed.sorted { $0.path < $1.path }
     }
-
-    /// Sets mode, owner (as root) and mtime of `name` in directory `fd`, without following symlinks.
-    static func applyMetadata(_ entry: Entry, at fd: Int32, name: String) {
-        if entry.kind != .symlink { fchmodat(fd, name, mode_t(entry.mode), 0) }
-        if geteuid() == 0 { fchownat(fd, name, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) }
-        let mtime = timespec(tv_sec: Int(entry.mtimeNanoseconds / 1_000_000_000), tv_nsec: Int(entry.mtimeNanoseconds % 1_000_000_000))
-        var times = [mtime, mtime]
-        utimensat(fd, name, &times, AT_SYMLINK_NOFOLLOW)
-    }
 }
 
 extension Restorer {
@@ -189,8 +162,8 @@ extension Restorer {
     public func writeFile(_ snapshot: Snapshot, path: String, to fd: Int32) throws {
         let reader = try repository.openSnapshot(snapshot)
         guard let entry = try reader.entry(path) else { throw KuraError.pathNotInSnapshot(path: path, snapshot: snapshot.id.short) }
-        guard entry.kind == .file else { throw KuraError.invalidArgument("\(path) is a \(entry.kind == .directory ? "directory" : "symlink"), not a file") }
-        let writer = FileRestorer(reader: ChunkReader(layout: repository.layout), locations: try repository.index().locations(entry.chunks))
-        try writer.forEachChunk(of: entry) { bytes in try FileSystem.writeFully(fd, bytes, path: "standard output") }
+        guard entry.kind == .file else { throw KuraError.notAFile(path: path, kind: entry.kind) }
+        let content = FileContentReader(reader: ChunkReader(layout: repository.layout), locations: try repository.index().locations(entry.chunks))
+        try content.forEachChunk(of: entry) { bytes in try FileSystem.writeFully(fd, bytes, path: "standard output") }
     }
 }

@@ -32,6 +32,15 @@ public struct TableMismatch: Equatable, Sendable {
     public var expected: Int64
     /// nil: the table is missing.
     public var actual: Int64?
+
+    /// Tables whose restored row count differs from the recorded one.
+    static func between(recorded: [TableStatistics], restored: [TableStatistics]) -> [TableMismatch] {
+        let actual = Dictionary(restored.map { ($0.qualifiedName, $0.rows) }, uniquingKeysWith: { first, _ in first })
+        return recorded.compactMap { table in
+            let rows = actual[table.qualifiedName].flatMap { $0 >= 0 ? $0 : nil }
+            return rows == table.rows ? nil : TableMismatch(table: table.qualifiedName, expected: table.rows, actual: rows)
+        }
+    }
 }
 
 /// The outcome of a site restore.
@@ -46,21 +55,28 @@ public struct SiteRestoreResult: Sendable {
     public var warnings: [String] = []
 }
 
-/// Restores a site — database and media — from a snapshot, safely: every chunk is verified before
-/// the target database is touched; nothing that holds data is replaced without `force`; what is
-/// replaced is first saved as a `pre-restore` snapshot; the restored tables' row counts are
-/// compared with those recorded at backup.
+/// Restores a site — database and media — from a snapshot or an archive (any `RestoreSource`),
+/// safely, in this order:
+///
+/// 1. refuse: nothing that holds data is replaced without `force` (exit 13);
+/// 2. spool the dump, every block verified, before the target database is touched;
+/// 3. save what is about to be replaced as a `pre-restore` snapshot (when there is a repository);
+/// 4. restore the database and compare every table's row count with the one recorded at backup;
+/// 5. restore the media folder in place, then the tree as files.
 public final class SiteRestorer {
-    private let repository: Repository
+    /// Receives the pre-restore snapshot and spools a PostgreSQL dump in its `tmp/`; nil: no
+    /// safety snapshot (an archive restored without a repository).
+    private let repository: Repository?
 
-    public init(repository: Repository) { self.repository = repository }
+    public init(repository: Repository?) { self.repository = repository }
 
-    /// What the restore would replace, one line each (empty: nothing).
-    public func conflicts(_ snapshot: Snapshot, _ options: SiteRestoreOptions) throws -> [String] {
-        let restorer = Restorer(repository: repository)
+    /// What the restore would replace, one line each (empty: nothing). The source is checked
+    /// first (an archive against its JSON), so that nobody is asked about a damaged archive.
+    public func conflicts(_ source: RestoreSource, _ options: SiteRestoreOptions) throws -> [String] {
+        _ = try source.check(force: options.force)
         var found: [String] = []
         for tree in [options.treeOptions, options.mediaOptions].compactMap({ $0 }) {
-            let paths = try restorer.conflicts(snapshot, tree)
+            let paths = try source.conflicts(tree)
             if !paths.isEmpty { found.append("\(paths.count) path(s) in \(tree.target), e.g. \(paths[0])") }
         }
         if let database = options.database, let tables = try Self.databaseObjects(database), tables > 0 {
@@ -69,81 +85,56 @@ public final class SiteRestorer {
         return found
     }
 
-    public func restore(_ snapshot: Snapshot, _ options: SiteRestoreOptions, progress: ProgressCounter? = nil,
+    public func restore(_ source: RestoreSource, _ options: SiteRestoreOptions, progress: ProgressCounter? = nil,
                         cancellation: CancellationFlag = CancellationFlag()) throws -> SiteRestoreResult {
-        guard options.target != nil || options.mediaTo != nil || options.database != nil else {
-            throw KuraError.invalidArgument("nothing to restore to: give --target DIR, --media-to DIR and/or --database URL")
-        }
-        let restorer = Restorer(repository: repository)
+        guard options.target != nil || options.mediaTo != nil || options.database != nil else { throw KuraError.nothingToRestore }
         var result = SiteRestoreResult()
-        // Refuse before anything is written.
-        let replacesMedia = try options.mediaOptions.map { try !restorer.conflicts(snapshot, $0).isEmpty } ?? false
-        let databaseHasData = try options.database.map { (try Self.databaseObjects($0) ?? 0) > 0 } ?? false
-        if !options.force {
-            for tree in [options.treeOptions, options.mediaOptions].compactMap({ $0 }) {
-                let existing = try restorer.conflicts(snapshot, tree)
-                if !existing.isEmpty { throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: tree.target) }
-            }
-            if databaseHasData, let database = options.database {
-                throw KuraError.databaseNotEmpty(database: "\(database)", tables: try Self.databaseObjects(database) ?? 0)
-            }
-        }
+        // The source first: nothing is read further from an archive that does not match its JSON.
+        result.warnings = try source.check(force: options.force)
+        let replaced = try refuseUnconfirmed(source, options)
 
-        // The database's dump, read and verified before the target database is touched.
-        var dump: (file: String, tables: [TableStatistics])?
-        defer { if let dump { unlink(dump.file) } }
-        if let database = options.database {
-            dump = try extractDump(snapshot, for: database)
-        }
+        let dump = try options.database.map { try DumpSpool(from: source, for: $0, repository: repository) }
+        defer { dump?.remove() }
         try cancellation.check()
 
-        if options.safetySnapshot && (replacesMedia || databaseHasData) {
-            let safety = BackupOptions(media: replacesMedia ? options.mediaTo : nil, database: databaseHasData ? options.database : nil,
+        if options.safetySnapshot && (replaced.media || replaced.database), let repository {
+            let safety = BackupOptions(media: replaced.media ? options.mediaTo : nil, database: replaced.database ? options.database : nil,
                                        tags: [SnapshotReference.safetyTag])
             result.safetySnapshot = try Archiver(repository: repository).backup(safety, cancellation: cancellation).snapshot
         }
-
         if let database = options.database, let dump {
-            let restoredTables: [TableStatistics]
-            switch database.engine {
-            case .postgresql:
-                try PostgresRestorer.restore(dump: dump.file, into: database, force: true)
-                let counts = try PostgresRestorer.rowCounts(database, tables: dump.tables)
-                restoredTables = zip(dump.tables, counts).map { table, rows in
-                    var restored = table
-                    restored.rows = rows ?? -1
-                    return restored
-                }
-            case .sqlite:
-                restoredTables = try SQLiteRestorer.restore(copy: dump.file, into: database, force: true)
-            }
-            result.databaseTables = restoredTables
-            let mismatches = Self.compare(recorded: dump.tables, restored: restoredTables)
-            if !mismatches.isEmpty {
-                let list = mismatches.map { "\($0.table): \($0.actual.map(String.init) ?? "missing") rows, \($0.expected) at backup" }
-                throw KuraError.integrity("restored database \(database) differs from the snapshot: \(list.joined(separator: "; "))")
+            result.databaseTables = try dump.restore(into: database, force: true)
+            if let recorded = dump.recordedTables {
+                let mismatches = TableMismatch.between(recorded: recorded, restored: result.databaseTables)
+                if !mismatches.isEmpty { throw KuraError.integrity(.rowCounts(database: "\(database)", mismatches)) }
+            } else {
+                result.warnings.append("\(source.label) records no row counts (exported before Kura wrote them): the restored tables were not counted against the backup")
             }
         }
-        if let media = options.mediaOptions {
-            var forced = media
-            forced.force = true
-            result.media = try restorer.restore(snapshot, forced, progress: progress, cancellation: cancellation)
+        if var media = options.mediaOptions {
+            media.force = true  // refused above unless confirmed; saved in the safety snapshot
+            result.media = try source.restoreTree(media, progress: progress, cancellation: cancellation)
         }
         if let tree = options.treeOptions {
-            var forced = tree
-            forced.force = options.force
-            result.tree = try restorer.restore(snapshot, forced, progress: progress, cancellation: cancellation)
+            result.tree = try source.restoreTree(tree, progress: progress, cancellation: cancellation)
         }
         return result
     }
 
-    /// Tables whose restored row count differs from the recorded one.
-    static func compare(recorded: [TableStatistics], restored: [TableStatistics]) -> [TableMismatch] {
-        let actual = Dictionary(restored.map { ($0.qualifiedName, $0.rows) }, uniquingKeysWith: { first, _ in first })
-        return recorded.compactMap { table in
-            let rows = actual[table.qualifiedName].flatMap { $0 >= 0 ? $0 : nil }
-            return rows == table.rows ? nil : TableMismatch(table: table.qualifiedName, expected: table.rows, actual: rows)
+    /// Throws `wouldOverwrite` / `databaseNotEmpty` unless `force`; says what will be replaced.
+    private func refuseUnconfirmed(_ source: RestoreSource, _ options: SiteRestoreOptions) throws -> (media: Bool, database: Bool) {
+        let replacesMedia = try options.mediaOptions.map { try !source.conflicts($0).isEmpty } ?? false
+        let databaseObjects = try options.database.map { try Self.databaseObjects($0) ?? 0 } ?? 0
+        if !options.force {
+            for tree in [options.treeOptions, options.mediaOptions].compactMap({ $0 }) {
+                let existing = try source.conflicts(tree)
+                if !existing.isEmpty { throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: tree.target) }
+            }
+            if databaseObjects > 0, let database = options.database {
+                throw KuraError.databaseNotEmpty(database: "\(database)", tables: databaseObjects)
+            }
         }
+        return (replacesMedia, databaseObjects > 0)
     }
 
     /// Objects in the target database: nil when it does not exist.
@@ -153,38 +144,22 @@ public final class SiteRestorer {
         case .sqlite: return SQLiteRestorer.tableCount(url)
         }
     }
+}
 
-    /// Writes the snapshot's dump to a temp file (PostgreSQL: the repository's `tmp/`; SQLite:
-    /// beside the target, for the final rename), every chunk verified.
-    func extractDump(_ snapshot: Snapshot, for database: DatabaseURL) throws -> (file: String, tables: [TableStatistics]) {
-        guard let path = snapshot.record.databaseFile, let engine = snapshot.record.databaseEngine else {
-            throw KuraError.invalidArgument("snapshot \(snapshot.id.short) holds no database: restore it with --target or --media-to")
-        }
-        guard engine == database.engine else {
-            throw KuraError.invalidArgument("snapshot \(snapshot.id.short) holds a \(engine.rawValue) database; \(database) is \(database.engine.rawValue)")
-        }
-        let reader = try repository.openSnapshot(snapshot)
-        guard let entry = try reader.entry(path) else { throw KuraError.integrity("snapshot \(snapshot.id.short) lacks its dump \(path)") }
-        let directory: String
-        if engine == .sqlite, let target = database.path {
-            directory = FileSystem.parent(of: target)
-            try FileSystem.makeDirectories(directory)
-        } else {
-            directory = repository.layout.tmpDirectory
-        }
-        let file = directory + "/.kura-restore-" + FileSystem.randomName()
-        let fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw KuraError.posix("cannot create", file) }
-        do {
-            defer { close(fd) }
-            let writer = FileRestorer(reader: ChunkReader(layout: repository.layout), locations: try repository.index().locations(entry.chunks))
-            try writer.forEachChunk(of: entry) { try FileSystem.writeFully(fd, $0, path: file) }
-            if fsync(fd) != 0 { throw KuraError.posix("cannot sync", file) }
-            if engine == .sqlite { fchmod(fd, mode_t(entry.mode)) }
-        } catch {
-            unlink(file)
-            throw error
-        }
-        return (file, try reader.databaseTables())
+extension SiteRestorer {
+    /// A site restore from a snapshot of the repository this restorer was made with.
+    public func restore(_ snapshot: Snapshot, _ options: SiteRestoreOptions, progress: ProgressCounter? = nil,
+                        cancellation: CancellationFlag = CancellationFlag()) throws -> SiteRestoreResult {
+        try restore(try snapshotSource(snapshot), options, progress: progress, cancellation: cancellation)
+    }
+
+    /// What a restore of `snapshot` would replace.
+    public func conflicts(_ snapshot: Snapshot, _ options: SiteRestoreOptions) throws -> [String] {
+        try conflicts(try snapshotSource(snapshot), options)
+    }
+
+    private func snapshotSource(_ snapshot: Snapshot) throws -> SnapshotRestoreSource {
+        guard let repository else { throw KuraError.invalidArgument("a snapshot restore needs its repository") }
+        return SnapshotRestoreSource(repository: repository, snapshot: snapshot)
     }
 }

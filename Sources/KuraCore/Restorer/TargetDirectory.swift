@@ -12,7 +12,7 @@ final class TargetDirectory {
     init(path: String) throws {
         self.path = path
         if FileSystem.exists(path) && !FileSystem.isDirectory(path) {
-            throw KuraError.invalidArgument("restore target \(path) exists and is not a directory: choose another --target")
+            throw KuraError.targetNotDirectory(path: path)
         }
         try FileSystem.makeDirectories(path)
         fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -25,7 +25,7 @@ final class TargetDirectory {
     /// 0755, fixed later from the snapshot). The caller closes the returned descriptor.
     func openParent(of relativePath: String) throws -> (fd: Int32, name: String) {
         var components = relativePath.split(separator: "/").map(String.init)
-        guard let name = components.popLast() else { throw KuraError.invalidArgument("empty path") }
+        guard let name = components.popLast() else { throw KuraError.unsafeTargetPath(path: relativePath, target: path) }
         return (try openDirectory(components, for: relativePath), name)
     }
 
@@ -43,7 +43,7 @@ final class TargetDirectory {
         var leftovers: [String] = []
         while let item = readdir(stream) {
             let name = withUnsafeBytes(of: item.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if FileRestorer.isTemporaryName(name) { leftovers.append(name) }
+            if RestoreWriter.isTemporaryName(name) { leftovers.append(name) }
         }
         return leftovers.filter { unlinkat(dirfd(stream), $0, 0) == 0 }.count
     }
@@ -64,8 +64,8 @@ final class TargetDirectory {
             let code = errno
             Glibc.close(current)
             guard next >= 0 else {
-                let reason = code == ELOOP || code == ENOTDIR ? "a parent is a symlink or a file" : String(cString: strerror(code))
-                throw KuraError.invalidArgument("cannot restore \(relativePath) into \(path): \(reason)")
+                if code == ELOOP || code == ENOTDIR { throw KuraError.unsafeTargetPath(path: relativePath, target: path) }
+                throw KuraError.posix("cannot open directory", path + "/" + relativePath, code)
             }
             current = next
         }

@@ -33,7 +33,7 @@ extension Repository {
     /// Writes a snapshot's database to `path` from its chunks, each one verified.
     private func materializeSnapshotDatabase(_ snapshot: Snapshot, at path: String) throws {
         let chunks = try snapshot.record.tree.chunks.map { hex -> ChunkID in
-            guard let id = ChunkID(hex: hex) else { throw KuraError.integrity("snapshot \(snapshot.id.short) has an invalid tree chunk id") }
+            guard let id = ChunkID(hex: hex) else { throw KuraError.integrity(.snapshotDatabaseDamaged(name: "of snapshot \(snapshot.id.short)", reason: "invalid tree chunk id")) }
             return id
         }
         let locations = try index().locations(chunks)
@@ -46,7 +46,7 @@ extension Repository {
         var written: Int64 = 0
         for chunk in chunks {
             guard let location = locations[chunk] else {
-                throw KuraError.integrity("snapshot \(snapshot.id.short): chunk \(chunk.short) of its database is missing from the index")
+                throw KuraError.integrity(.chunkNotIndexed(chunk: chunk.short, path: "the database of snapshot \(snapshot.id.short)"))
             }
             let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(location.entry.plainLength), alignment: 64)
             defer { plain.deallocate() }
@@ -55,7 +55,7 @@ extension Repository {
             written += Int64(plain.count)
         }
         guard written == snapshot.record.tree.size else {
-            throw KuraError.integrity("snapshot \(snapshot.id.short): database is \(written) bytes, expected \(snapshot.record.tree.size)")
+            throw KuraError.integrity(.sizeMismatch(path: "the database of snapshot \(snapshot.id.short)", actual: Int64(written), expected: Int64(snapshot.record.tree.size)))
         }
     }
 

@@ -14,12 +14,12 @@ public final class SnapshotReader {
             database = try DatabaseQueue(path: path, configuration: configuration)
             let applicationID = try database.read { try Int32.fetchOne($0, sql: "PRAGMA application_id") }
             guard applicationID == SnapshotSchema.applicationID else {
-                throw KuraError.integrity("\(path) is not a Kura snapshot database")
+                throw KuraError.integrity(.snapshotDatabaseDamaged(name: path, reason: "not a Kura snapshot database"))
             }
         } catch let error as KuraError {
             throw error
         } catch {
-            throw KuraError.integrity("snapshot database \(path) is unreadable (\(error))")
+            throw KuraError.integrity(.snapshotDatabaseDamaged(name: path, reason: "unreadable (\(error))"))
         }
     }
 
@@ -103,7 +103,7 @@ public final class SnapshotReader {
         } catch let error as KuraError {
             throw error
         } catch {
-            throw KuraError.integrity("snapshot database \(path): \(error)")
+            throw KuraError.integrity(.snapshotDatabaseDamaged(name: path, reason: "\(error)"))
         }
     }
 
@@ -112,7 +112,7 @@ public final class SnapshotReader {
     /// a chunk list of a partial id is an integrity error naming the database, never a trap.
     func entry(from row: Row) throws -> Entry {
         func invalid(_ what: String) -> KuraError {
-            .integrity("snapshot database \(self.path) holds an invalid entry (\(what))")
+            .integrity(.snapshotDatabaseDamaged(name: self.path, reason: "holds an invalid entry (\(what))"))
         }
         let entryPath: String
         let kindName: String

@@ -20,7 +20,7 @@ struct MediaSource {
     func walk(_ visit: (SourceItem) throws -> Void) throws {
         var info = stat()
         guard stat(root, &info) == 0 else { throw KuraError.posix("cannot read media folder", root) }
-        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KuraError.invalidArgument("media folder \(root) is not a directory") }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KuraError.mediaFolderMissing(path: root) }
         try visit(.entry(Entry(path: prefix, kind: .directory, status: info)))
         try walkDirectory(absolute: root, relative: prefix, visit)
     }

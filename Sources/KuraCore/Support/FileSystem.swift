@@ -109,7 +109,7 @@ public enum FileSystem {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
         guard info.st_size <= limit else {
-            throw KuraError.integrity("\(path) is \(info.st_size) bytes, more than such a file can be (\(limit)): damaged or not Kura's")
+            throw KuraError.integrity(.fileTooLarge(path: path, size: Int64(info.st_size), limit: limit))
         }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         try bytes.withUnsafeMutableBytes { try readFully(fd, into: $0, at: 0, path: path) }
@@ -125,7 +125,7 @@ public enum FileSystem {
                 if errno == EINTR { continue }
                 throw KuraError.posix("cannot read", path)
             }
-            if got == 0 { throw KuraError.integrity("\(path) is truncated (wanted \(buffer.count) bytes at offset \(offset))") }
+            if got == 0 { throw KuraError.integrity(.fileTruncated(path: path, wanted: buffer.count, offset: Int64(offset))) }
             done += got
         }
     }

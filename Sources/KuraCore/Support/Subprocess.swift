@@ -27,7 +27,7 @@ enum Subprocess {
         do {
             try process.run()
         } catch {
-            throw KuraError.database("cannot run \(executable): \(error.localizedDescription)")
+            throw KuraError.database(.cannotRun(executable: executable, reason: error.localizedDescription))
         }
         // Read both pipes concurrently so that neither fills up and blocks the child.
         let output = OutputBox()

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct BackupCommand: ParsableCommand {
+struct BackupCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract: "Back up the site's database and media folder into a new snapshot.",
@@ -17,6 +17,7 @@ struct BackupCommand: ParsableCommand {
             """)
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .append }
     @OptionGroup var output: OutputOptions
 
     @Option(help: ArgumentHelp("The media folder (MEDIA_ROOT) to back up.", valueName: "DIR"))
@@ -68,30 +69,30 @@ struct BackupCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (repo, lock) = try repository.openLocked()
-        defer { lock?.release() }
-        let options = BackupOptions(media: media, database: try databaseURL, tags: tags, host: host,
-                                    compression: compression,
-                                    time: time.flatMap(Timestamp.fromUser), force: force)
-        let result = try Terminal.withProgress("backed up") { counter, cancellation in
-            try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
+        try withRepository { repo in
+            let options = BackupOptions(media: media, database: try databaseURL, tags: tags, host: host,
+                                        compression: compression,
+                                        time: time.flatMap(Timestamp.fromUser), force: force)
+            let result = try Terminal.withProgress("backed up") { counter, cancellation in
+                try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
+            }
+            result.notices.forEach(Terminal.notice)
+            for path in result.unreadable { Terminal.notice("could not read \(path.path): \(path.reason)") }
+            let summary = result.summary
+            if output.json {
+                try Terminal.printJSON(BackupReport(snapshot: result.snapshot, summary: summary, unreadable: result.unreadable))
+            } else {
+                print("""
+                    Files: \(summary.filesNew) new, \(summary.filesChanged) changed, \(summary.filesUnchanged) unchanged; \
+                    \(summary.directories) directories\(summary.databaseDumpedIn.map { "\nDatabase unchanged since the dump of snapshot \($0.prefix(8)): reused" } ?? "")
+                    Read \(Format.bytes(summary.bytesRead)) of \(Format.bytes(summary.totalBytes)); \
+                    added \(Format.bytes(summary.dataAdded)) of new data, \(Format.bytes(summary.dataAddedStored)) stored \
+                    in \(String(format: "%.2f", summary.durationSeconds)) s
+                    snapshot \(result.snapshot.id.short) saved\(result.unreadable.isEmpty ? "" : " (\(result.unreadable.count) path(s) could not be read)")
+                    """)
+            }
+            if !result.unreadable.isEmpty { throw ExitCode(3) }
         }
-        result.notices.forEach(Terminal.notice)
-        for path in result.unreadable { Terminal.notice("could not read \(path.path): \(path.reason)") }
-        let summary = result.summary
-        if output.json {
-            try Terminal.printJSON(BackupReport(snapshot: result.snapshot, summary: summary, unreadable: result.unreadable))
-        } else {
-            print("""
-                Files: \(summary.filesNew) new, \(summary.filesChanged) changed, \(summary.filesUnchanged) unchanged; \
-                \(summary.directories) directories\(summary.databaseDumpedIn.map { "\nDatabase unchanged since the dump of snapshot \($0.prefix(8)): reused" } ?? "")
-                Read \(Format.bytes(summary.bytesRead)) of \(Format.bytes(summary.totalBytes)); \
-                added \(Format.bytes(summary.dataAdded)) of new data, \(Format.bytes(summary.dataAddedStored)) stored \
-                in \(String(format: "%.2f", summary.durationSeconds)) s
-                snapshot \(result.snapshot.id.short) saved\(result.unreadable.isEmpty ? "" : " (\(result.unreadable.count) path(s) could not be read)")
-                """)
-        }
-        if !result.unreadable.isEmpty { throw ExitCode(3) }
     }
 }
 

@@ -2,10 +2,11 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct CatCommand: ParsableCommand {
+struct CatCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(commandName: "cat", abstract: "Write one file of a snapshot to stdout (verified).")
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .read }
 
     @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
     var snapshot: String
@@ -14,10 +15,10 @@ struct CatCommand: ParsableCommand {
     var path: String
 
     func run() throws {
-        let (repo, lock) = try repository.openLocked(readOnly: true)
-        defer { lock?.release() }
-        let found = try repo.resolve(snapshot)
-        let clean = path.split(separator: "/").joined(separator: "/")
-        try Restorer(repository: repo).writeFile(found, path: clean, to: STDOUT_FILENO)
+        try withRepository { repo in
+            let found = try repo.resolve(snapshot)
+            let clean = path.split(separator: "/").joined(separator: "/")
+            try Restorer(repository: repo).writeFile(found, path: clean, to: STDOUT_FILENO)
+        }
     }
 }

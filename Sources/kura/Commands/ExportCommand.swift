@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct ExportCommand: ParsableCommand {
+struct ExportCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a snapshot as the documented backup_complet_<db>_<ts>.tar.gz and .json.",
@@ -13,6 +13,7 @@ struct ExportCommand: ParsableCommand {
             """)
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .read }
     @OptionGroup var format: OutputOptions
 
     @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
@@ -35,37 +36,37 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (repo, lock) = try repository.openLocked(readOnly: true)
-        defer { lock?.release() }
-        let found = try repo.resolve(snapshot)
-        let exporter = ArchiveExporter(repository: repo)
-        exporter.level = level
-        let toStdout = output == "-"
-        let result = try Terminal.withProgress("exported", shown: !toStdout) { counter, cancellation in
-            try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,
-                                cancellation: cancellation)
-        }
-        let json = result.manifest.encoded()
-        if toStdout {
-            if let jsonTo {
-                try FileSystem.writeText(json, to: jsonTo)
-            } else {
-                FileHandle.standardError.write(Data(json.utf8))
+        try withRepository { repo in
+            let found = try repo.resolve(snapshot)
+            let exporter = ArchiveExporter(repository: repo)
+            exporter.level = level
+            let toStdout = output == "-"
+            let result = try Terminal.withProgress("exported", shown: !toStdout) { counter, cancellation in
+                try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,
+                                    cancellation: cancellation)
             }
-        } else if format.json {
-            // The archive's own JSON, with where both files are and how long it took.
-            let report: [String: Any] = [
-                "archive": result.archivePath ?? "", "json": result.manifestPath ?? "",
-                "duration_seconds": result.durationSeconds,
-                "manifest": try JSONSerialization.jsonObject(with: Data(json.utf8)),
-            ]
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            let seconds = result.durationSeconds
-            print("\(result.archivePath ?? "") (\(Format.bytes(result.manifest.sizeBytes)), \(result.manifest.files ?? 0) files) "
-                  + "in \(String(format: "%.2f", seconds)) s")
-            print("sha256 \(result.manifest.hash)")
+            let json = result.manifest.encoded()
+            if toStdout {
+                if let jsonTo {
+                    try FileSystem.writeText(json, to: jsonTo)
+                } else {
+                    FileHandle.standardError.write(Data(json.utf8))
+                }
+            } else if format.json {
+                // The archive's own JSON, with where both files are and how long it took.
+                let report: [String: Any] = [
+                    "archive": result.archivePath ?? "", "json": result.manifestPath ?? "",
+                    "duration_seconds": result.durationSeconds,
+                    "manifest": try JSONSerialization.jsonObject(with: Data(json.utf8)),
+                ]
+                let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                let seconds = result.durationSeconds
+                print("\(result.archivePath ?? "") (\(Format.bytes(result.manifest.sizeBytes)), \(result.manifest.files ?? 0) files) "
+                      + "in \(String(format: "%.2f", seconds)) s")
+                print("sha256 \(result.manifest.hash)")
+            }
         }
     }
 }

@@ -1,13 +1,14 @@
 import ArgumentParser
 import KuraCore
 
-struct FindCommand: ParsableCommand {
+struct FindCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "find",
         abstract: "Find which snapshots hold paths matching a pattern.",
         discussion: "PATTERN is a glob on snapshot paths: 'reçu*.pdf' at any depth, '/media/receipts/*' anchored.")
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .read }
     @OptionGroup var output: OutputOptions
 
     @Argument(help: "Glob pattern.")
@@ -22,22 +23,22 @@ struct FindCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (repo, lock) = try repository.openLocked(readOnly: true)
-        defer { lock?.release() }
-        let matcher = pattern
-        var matches: [Match] = []
-        for snapshot in try repo.snapshots() {
-            try repo.openSnapshot(snapshot).forEachEntry { entry in
-                guard entry.kind != .directory, matcher.matches(entry.path) else { return }
-                let match = Match(snapshot: snapshot.id.hex, time: snapshot.record.time, path: entry.path, size: entry.size,
-                                  mtime: Format.mtime(entry.mtimeNanoseconds))
-                if output.json {
-                    matches.append(match)
-                } else {
-                    print("\(snapshot.id.short)  \(Format.time(snapshot.record.time))  \(String(entry.size).leftPadded(to: 12))  \(match.mtime)  \(entry.path)")
+        try withRepository { repo in
+            let matcher = pattern
+            var matches: [Match] = []
+            for snapshot in try repo.snapshots() {
+                try repo.openSnapshot(snapshot).forEachEntry { entry in
+                    guard entry.kind != .directory, matcher.matches(entry.path) else { return }
+                    let match = Match(snapshot: snapshot.id.hex, time: snapshot.record.time, path: entry.path, size: entry.size,
+                                      mtime: Format.mtime(entry.mtimeNanoseconds))
+                    if output.json {
+                        matches.append(match)
+                    } else {
+                        print("\(snapshot.id.short)  \(Format.time(snapshot.record.time))  \(String(entry.size).leftPadded(to: 12))  \(match.mtime)  \(entry.path)")
+                    }
                 }
             }
+            if output.json { try Terminal.printJSON(matches) }
         }
-        if output.json { try Terminal.printJSON(matches) }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct ForgetCommand: ParsableCommand {
+struct ForgetCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "forget",
         abstract: "Remove snapshots by a retention policy (or by id); --prune also frees their data.",
@@ -16,6 +16,7 @@ struct ForgetCommand: ParsableCommand {
             """)
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { dryRun ? .read : .exclusive }
     @OptionGroup var output: OutputOptions
 
     @Argument(help: "Snapshots to forget explicitly (id, prefix, 'latest', export name), instead of a policy.")
@@ -69,42 +70,42 @@ struct ForgetCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (repo, lock) = try repository.openLocked(exclusive: !dryRun, readOnly: dryRun)
-        defer { lock?.release() }
-        var all = try repo.snapshots()
-        if let host { all = all.filter { $0.record.host == host } }
-        let groups: [ForgetGroup]
-        if snapshots.isEmpty {
-            groups = policy.apply(to: all)
-        } else {
-            groups = ForgetPolicy.naming(Set(try snapshots.map { try repo.resolve($0).id }), in: all)
-        }
-        let removed = groups.flatMap(\.removed).map(\.snapshot)
-        if !dryRun { try repo.forget(removed) }
-        var pruneReport: PruneReport?
-        if prune && !dryRun {
-            pruneReport = try Pruner(repository: repo).prune(PruneOptions(maxUnused: maxUnused.fraction))
-        }
-        if output.json {
-            let item = { (decision: ForgetDecision) in
-                Report.Item(id: decision.snapshot.id.hex, time: decision.snapshot.record.time, reasons: decision.reasons)
+        try withRepository { repo in
+            var all = try repo.snapshots()
+            if let host { all = all.filter { $0.record.host == host } }
+            let groups: [ForgetGroup]
+            if snapshots.isEmpty {
+                groups = policy.apply(to: all)
+            } else {
+                groups = ForgetPolicy.naming(Set(try snapshots.map { try repo.resolve($0).id }), in: all)
             }
-            try Terminal.printJSON(Report(dryRun: dryRun, groups: groups.map {
-                Report.Group(host: $0.key.host, paths: $0.key.paths, keep: $0.kept.map(item), remove: $0.removed.map(item))
-            }, prune: pruneReport))
-            return
-        }
-        for group in groups {
-            if snapshots.isEmpty { print("host \(group.key.host), paths \(group.key.paths.joined(separator: ", ")):") }
-            print("keep \(group.kept.count) snapshot(s):")
-            for decision in group.kept where snapshots.isEmpty {
-                print("  \(decision.snapshot.id.short)  \(Format.time(decision.snapshot.record.time))  \(decision.reasons.joined(separator: ", "))")
+            let removed = groups.flatMap(\.removed).map(\.snapshot)
+            if !dryRun { try repo.forget(removed) }
+            var pruneReport: PruneReport?
+            if prune && !dryRun {
+                pruneReport = try Pruner(repository: repo).prune(PruneOptions(maxUnused: maxUnused.fraction))
             }
-            print("\(dryRun ? "would remove" : "removed") \(group.removed.count) snapshot(s):")
-            for decision in group.removed {
-                print("  \(decision.snapshot.id.short)  \(Format.time(decision.snapshot.record.time))")
+            if output.json {
+                let item = { (decision: ForgetDecision) in
+                    Report.Item(id: decision.snapshot.id.hex, time: decision.snapshot.record.time, reasons: decision.reasons)
+                }
+                try Terminal.printJSON(Report(dryRun: dryRun, groups: groups.map {
+                    Report.Group(host: $0.key.host, paths: $0.key.paths, keep: $0.kept.map(item), remove: $0.removed.map(item))
+                }, prune: pruneReport))
+                return
             }
+            for group in groups {
+                if snapshots.isEmpty { print("host \(group.key.host), paths \(group.key.paths.joined(separator: ", ")):") }
+                print("keep \(group.kept.count) snapshot(s):")
+                for decision in group.kept where snapshots.isEmpty {
+                    print("  \(decision.snapshot.id.short)  \(Format.time(decision.snapshot.record.time))  \(decision.reasons.joined(separator: ", "))")
+                }
+                print("\(dryRun ? "would remove" : "removed") \(group.removed.count) snapshot(s):")
+                for decision in group.removed {
+                    print("  \(decision.snapshot.id.short)  \(Format.time(decision.snapshot.record.time))")
+                }
+            }
+            if let pruneReport { PruneCommand.printText(pruneReport) }
         }
-        if let pruneReport { PruneCommand.printText(pruneReport) }
     }
 }

@@ -1,10 +1,11 @@
 import ArgumentParser
 import KuraCore
 
-struct LsCommand: ParsableCommand {
+struct LsCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the paths in a snapshot, or below PATH.")
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .read }
     @OptionGroup var output: OutputOptions
 
     @Argument(help: "Snapshot: id, id prefix, 'latest' or export name.")
@@ -17,26 +18,26 @@ struct LsCommand: ParsableCommand {
     var long = false
 
     func run() throws {
-        let (repo, lock) = try repository.openLocked(readOnly: true)
-        defer { lock?.release() }
-        let found = try repo.resolve(snapshot)
-        let reader = try repo.openSnapshot(found)
-        let prefix = path.map { $0.split(separator: "/").joined(separator: "/") }
-        var listed: [EntryListing] = []
-        var count = 0
-        try reader.forEachEntry(under: prefix) { entry in
-            count += 1
-            if output.json {
-                listed.append(EntryListing(entry))
-            } else if long {
-                let size = String(entry.size).leftPadded(to: 12)
-                print("\(Format.mode(entry)) \(size) \(Format.mtime(entry.mtimeNanoseconds)) \(entry.path)\(entry.linkTarget.map { " -> \($0)" } ?? "")")
-            } else {
-                print(entry.path)
+        try withRepository { repo in
+            let found = try repo.resolve(snapshot)
+            let reader = try repo.openSnapshot(found)
+            let prefix = path.map { $0.split(separator: "/").joined(separator: "/") }
+            var listed: [EntryListing] = []
+            var count = 0
+            try reader.forEachEntry(under: prefix) { entry in
+                count += 1
+                if output.json {
+                    listed.append(EntryListing(entry))
+                } else if long {
+                    let size = String(entry.size).leftPadded(to: 12)
+                    print("\(Format.mode(entry)) \(size) \(Format.mtime(entry.mtimeNanoseconds)) \(entry.path)\(entry.linkTarget.map { " -> \($0)" } ?? "")")
+                } else {
+                    print(entry.path)
+                }
             }
+            if count == 0, let prefix { throw KuraError.pathNotInSnapshot(path: prefix, snapshot: found.id.short) }
+            if output.json { try Terminal.printJSON(listed) }
         }
-        if count == 0, let prefix { throw KuraError.pathNotInSnapshot(path: prefix, snapshot: found.id.short) }
-        if output.json { try Terminal.printJSON(listed) }
     }
 }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct PruneCommand: ParsableCommand {
+struct PruneCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
         abstract: "Delete data no snapshot references; repack packs that are mostly unused.",
@@ -13,6 +13,7 @@ struct PruneCommand: ParsableCommand {
             """)
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { dryRun ? .read : .exclusive }
     @OptionGroup var output: OutputOptions
 
     @Option(help: ArgumentHelp("Repack packs whose unused share is above this.", valueName: "N%")) var maxUnused = Percentage(10)
@@ -20,16 +21,16 @@ struct PruneCommand: ParsableCommand {
 
     /// Parses `10%` (or `10`) into 0.10.
     func run() throws {
-        let (repo, lock) = try repository.openLocked(exclusive: !dryRun, readOnly: dryRun)
-        defer { lock?.release() }
-        let options = PruneOptions(maxUnused: maxUnused.fraction, dryRun: dryRun)
-        let report = try Terminal.withProgress("repacked", unit: "packs") { counter, cancellation in
-            try Pruner(repository: repo).prune(options, progress: counter, cancellation: cancellation)
-        }
-        if output.json {
-            try Terminal.printJSON(report)
-        } else {
-            Self.printText(report)
+        try withRepository { repo in
+            let options = PruneOptions(maxUnused: maxUnused.fraction, dryRun: dryRun)
+            let report = try Terminal.withProgress("repacked", unit: "packs") { counter, cancellation in
+                try Pruner(repository: repo).prune(options, progress: counter, cancellation: cancellation)
+            }
+            if output.json {
+                try Terminal.printJSON(report)
+            } else {
+                Self.printText(report)
+            }
         }
     }
 

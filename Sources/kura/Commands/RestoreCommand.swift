@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct RestoreCommand: ParsableCommand {
+struct RestoreCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Restore a snapshot: its files into a directory, its media in place, its database.",
@@ -16,6 +16,8 @@ struct RestoreCommand: ParsableCommand {
             """)
 
     @OptionGroup var repository: RepositoryOptions
+    /// A pre-restore snapshot is added under the same shared lock; a read-only repository can still be restored from.
+    var lockMode: LockMode { .read }
     @OptionGroup var output: OutputOptions
 
     @Argument(help: "Snapshot (id, id prefix, 'latest', export name) or an archive file ….tar.gz.")
@@ -50,92 +52,56 @@ struct RestoreCommand: ParsableCommand {
     var isArchive: Bool { snapshot.hasSuffix(".tar.gz") && FileManager.default.fileExists(atPath: snapshot) }
 
     func run() throws {
-        if isArchive { return try restoreArchive() }
-        let (repo, lock) = try repository.openLocked(readOnly: true)
-        defer { lock?.release() }
-        let found = try repo.resolve(snapshot)
-        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: database,
-                                         include: includes, force: force, safetySnapshot: !noSafetySnapshot)
-        let restorer = SiteRestorer(repository: repo)
-        if !force && Terminal.inputIsTerminal {
-            let existing = try restorer.conflicts(found, options)
-            if !existing.isEmpty {
-                let question = "Restore would replace:\n  " + existing.joined(separator: "\n  ") + "\nReplace them?"
-                guard Terminal.confirm(question) else {
-                    Terminal.error("restore declined: nothing was changed")
-                    throw ExitCode(13)
-                }
-                options.force = true
+        if isArchive {
+            // No repository needed; one given (--repo / KURA_REPO) receives the pre-restore
+            // snapshot, under the same lock (a locked or read-only one stops the restore, exit 11, 1).
+            let source = ArchiveRestorer(path: snapshot)
+            guard (try? repository.path) != nil else { return try restore(from: source, repository: nil) }
+            do {
+                try withRepository { repo in try restore(from: source, repository: repo) }
+            } catch KuraError.noRepository {
+                try restore(from: source, repository: nil)
+            }
+        } else {
+            try withRepository { repo in
+                try restore(from: SnapshotRestoreSource(repository: repo, snapshot: try repo.resolve(snapshot)), repository: repo)
             }
         }
-        let result = try Terminal.withProgress("restored") { counter, cancellation in
-            try restorer.restore(found, options, progress: counter, cancellation: cancellation)
+    }
+
+    /// The one restore, from a snapshot or an archive: confirmation, restore, report.
+    private func restore(from source: RestoreSource, repository: Repository?) throws {
+        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: database,
+                                         include: includes, force: force, safetySnapshot: !noSafetySnapshot)
+        let restorer = SiteRestorer(repository: repository)
+        if !force && Terminal.inputIsTerminal {
+            options.force = try Terminal.confirmReplacing(try restorer.conflicts(source, options))
         }
+        if repository == nil && options.force && !noSafetySnapshot {
+            Terminal.notice("no repository (--repo / KURA_REPO): what is replaced is not saved as a pre-restore snapshot")
+        }
+        let result = try Terminal.withProgress("restored") { counter, cancellation in
+            try restorer.restore(source, options, progress: counter, cancellation: cancellation)
+        }
+        result.warnings.forEach(Terminal.notice)
         let trees = [result.tree, result.media].compactMap { $0 }
         for failure in trees.flatMap(\.failed) { Terminal.error("not restored: \(failure.path): \(failure.reason)") }
         if output.json {
-            try Terminal.printJSON(RestoreReport(result: result, snapshot: found.id.hex))
+            let name = (source as? SnapshotRestoreSource)?.snapshot.id.hex ?? snapshot
+            try Terminal.printJSON(RestoreReport(result: result, snapshot: name))
         } else {
             if let safety = result.safetySnapshot {
                 print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore): 'kura restore \(safety.id.short) …' undoes this restore")
             }
             if let database = options.database {
                 let rows = result.databaseTables.reduce(Int64(0)) { $0 + $1.rows }
-                print("restored database \(database): \(result.databaseTables.count) tables, \(rows) rows, row counts match the backup")
+                let checked = result.warnings.isEmpty ? ", row counts match the backup" : ""
+                print("restored database \(database) from \(source.label): \(result.databaseTables.count) tables, \(rows) rows\(checked)")
             }
             printTrees(result)
         }
         let failed = trees.flatMap(\.failed).count
-        if failed > 0 {
-            throw KuraError.integrity("\(failed) file(s) could not be restored: run 'kura verify' (listed above)")
-        }
-    }
-}
-
-extension RestoreCommand {
-    /// `kura restore ARCHIVE.tar.gz …`: no repository needed (one given is used for the
-    /// pre-restore safety snapshot).
-    func restoreArchive() throws {
-        let restorer = ArchiveRestorer(path: snapshot)
-        var options = SiteRestoreOptions(target: target, mediaTo: mediaTo, database: database,
-                                         include: [], force: force, safetySnapshot: !noSafetySnapshot)
-        guard includes.isEmpty else { throw ValidationError("--include works on snapshots; extract an archive whole") }
-        // A repository given (--repo / KURA_REPO) receives the pre-restore snapshot, under a shared
-        // lock; a locked or read-only one stops the restore with its own error (exit 11, 1).
-        var safety: (Repository, RepositoryLock?)?
-        if (try? repository.path) != nil {
-            do {
-                safety = try repository.openLocked()
-            } catch KuraError.noRepository {
-                // None there: restore without one (said below when something is replaced).
-            }
-        }
-        defer { safety?.1?.release() }
-        let safetyRepository = safety?.0
-        if !force && Terminal.inputIsTerminal, case .matches = try restorer.archive.checkHash() {
-            let existing = try restorer.conflicts(options)
-            if !existing.isEmpty {
-                guard Terminal.confirm("Restore would replace:\n  " + existing.joined(separator: "\n  ") + "\nReplace them?") else {
-                    Terminal.error("restore declined: nothing was changed")
-                    throw ExitCode(13)
-                }
-                options.force = true
-            }
-        }
-        if safetyRepository == nil && options.force && !noSafetySnapshot {
-            Terminal.notice("no repository (--repo / KURA_REPO): what is replaced is not saved as a pre-restore snapshot")
-        }
-        let result = try restorer.restoreSite(options, safetyRepository: safetyRepository)
-        result.warnings.forEach(Terminal.notice)
-        if output.json {
-            try Terminal.printJSON(RestoreReport(result: result, snapshot: snapshot))
-            return
-        }
-        if let safety = result.safetySnapshot {
-            print("saved what was replaced as snapshot \(safety.id.short) (tag pre-restore)")
-        }
-        if let database = options.database { print("restored database \(database) from \(snapshot)") }
-        printTrees(result)
+        if failed > 0 { throw KuraError.filesNotRestored(count: failed) }
     }
 
     /// One line per restored tree (--target, --media-to).

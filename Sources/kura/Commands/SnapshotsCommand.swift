@@ -2,31 +2,33 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct SnapshotsCommand: ParsableCommand {
+struct SnapshotsCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(commandName: "snapshots", abstract: "List snapshots, oldest first.")
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .read }
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let repo = try repository.open()
-        let snapshots = try repo.snapshots()
-        let tests = try repo.latestVerifications()
-        if output.json {
-            try Terminal.printJSON(snapshots.map { SnapshotListing($0, restoreTest: tests[$0.id.hex]) })
-            return
+        try withRepository { repo in
+            let snapshots = try repo.snapshots()
+            let tests = try repo.latestVerifications()
+            if output.json {
+                try Terminal.printJSON(snapshots.map { SnapshotListing($0, restoreTest: tests[$0.id.hex]) })
+                return
+            }
+            print("ID        Time                 Host            Files      Size        Restore test          Tags")
+            for snapshot in snapshots {
+                let record = snapshot.record
+                let host = record.host.padding(toLength: 15, withPad: " ", startingAt: 0)
+                let files = String(record.summary.files).padding(toLength: 10, withPad: " ", startingAt: 0)
+                let size = Format.bytes(record.summary.totalBytes).padding(toLength: 11, withPad: " ", startingAt: 0)
+                let test = tests[snapshot.id.hex].map { "\($0.ok ? "ok" : "FAILED") \($0.time.prefix(10))" } ?? "-"
+                print("\(snapshot.id.short)  \(Format.time(record.time))  \(host) \(files) \(size) "
+                      + "\(test.padding(toLength: 21, withPad: " ", startingAt: 0)) \(record.tags.joined(separator: ","))")
+            }
+            print("\(snapshots.count) snapshot(s)")
         }
-        print("ID        Time                 Host            Files      Size        Restore test          Tags")
-        for snapshot in snapshots {
-            let record = snapshot.record
-            let host = record.host.padding(toLength: 15, withPad: " ", startingAt: 0)
-            let files = String(record.summary.files).padding(toLength: 10, withPad: " ", startingAt: 0)
-            let size = Format.bytes(record.summary.totalBytes).padding(toLength: 11, withPad: " ", startingAt: 0)
-            let test = tests[snapshot.id.hex].map { "\($0.ok ? "ok" : "FAILED") \($0.time.prefix(10))" } ?? "-"
-            print("\(snapshot.id.short)  \(Format.time(record.time))  \(host) \(files) \(size) "
-                  + "\(test.padding(toLength: 21, withPad: " ", startingAt: 0)) \(record.tags.joined(separator: ","))")
-        }
-        print("\(snapshots.count) snapshot(s)")
     }
 }
 

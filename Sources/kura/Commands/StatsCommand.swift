@@ -2,14 +2,15 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct StatsCommand: ParsableCommand {
+struct StatsCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Show repository size, deduplication and compression.")
 
     @OptionGroup var repository: RepositoryOptions
+    var lockMode: LockMode { .read }
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let stats = try repository.open().stats()
+        let stats = try withRepository { try $0.stats() }
         if output.json {
             try Terminal.printJSON(stats)
             return

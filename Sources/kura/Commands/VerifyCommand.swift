@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: RepositoryCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify the repository (structure; with --read-data every chunk) or an exported archive.",
@@ -21,11 +21,16 @@ struct VerifyCommand: ParsableCommand {
             (integrity_check, foreign_key_check); every table's row count against the backup's; \
             --check-sql FILE lines (each a query returning one true value); a --media-sample of media \
             files restored and checked, and with --media DIR the live files compared. The result is \
-            recorded in the repository and shown by 'kura snapshots'. Exit 12 when a check fails.
+            recorded in the repository and shown by 'kura snapshots'. Exit 12 when a check fails. \
+            --restore-test ARCHIVE tests an exported archive the same way, without a repository (row \
+            counts from its JSON; a PostgreSQL dump needs --scratch-database); its result is shown, not \
+            recorded.
             """,
         aliases: ["check"])
 
     @OptionGroup var repository: RepositoryOptions
+    /// A restore test of a snapshot records its result.
+    var lockMode: LockMode { restoreTest ? .append : .read }
     @OptionGroup var output: OutputOptions
 
     @Flag(help: "Read every pack and check every chunk.")
@@ -67,18 +72,18 @@ struct VerifyCommand: ParsableCommand {
             try verifyArchive(archive)
             return
         }
-        let (repo, lock) = try repository.openLocked(readOnly: true)
-        defer { lock?.release() }
-        let options = CheckOptions(readData: readData, subset: readDataSubset)
-        let report = try Terminal.withProgress("read", unit: "packs", shown: options.readData) { counter, cancellation in
-            try RepositoryChecker(repository: repo).check(options, progress: counter, cancellation: cancellation)
+        try withRepository { repo in
+            let options = CheckOptions(readData: readData, subset: readDataSubset)
+            let report = try Terminal.withProgress("read", unit: "packs", shown: options.readData) { counter, cancellation in
+                try RepositoryChecker(repository: repo).check(options, progress: counter, cancellation: cancellation)
+            }
+            if output.json {
+                try Terminal.printJSON(report)
+            } else {
+                printText(report)
+            }
+            if !report.ok { throw ExitCode(12) }
         }
-        if output.json {
-            try Terminal.printJSON(report)
-        } else {
-            printText(report)
-        }
-        if !report.ok { throw ExitCode(12) }
     }
 
     private func printText(_ report: CheckReport) {
@@ -103,9 +108,6 @@ struct VerifyCommand: ParsableCommand {
     }
 
     private func runRestoreTest() throws {
-        let (repo, lock) = try repository.openLocked()
-        defer { lock?.release() }
-        let snapshot = try repo.resolve(archive ?? "latest")
         let lines = try checkSql.map { path -> [String] in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw KuraError.invalidArgument("cannot read --check-sql file \(path)")
@@ -114,14 +116,28 @@ struct VerifyCommand: ParsableCommand {
         } ?? []
         let options = RestoreTestOptions(scratchDatabase: scratchDatabase, checkSQL: lines,
                                          mediaSample: mediaSample.fraction, liveMedia: media)
-        let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
-            try RestoreTester(repository: repo).test(snapshot, options, cancellation: cancellation)
+        if let archive, archive.hasSuffix(".tar.gz"), FileManager.default.fileExists(atPath: archive) {
+            // An archive needs no repository, and its result is shown, not recorded.
+            let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
+                try RestoreTester(repository: nil).test(ArchiveRestorer(path: archive), recordedAs: archive, options, cancellation: cancellation)
+            }
+            return try report(record, of: archive)
         }
-        try repo.writeVerification(record)
+        try withRepository { repo in
+            let snapshot = try repo.resolve(archive ?? "latest")
+            let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
+                try RestoreTester(repository: repo).test(snapshot, options, cancellation: cancellation)
+            }
+            try repo.writeVerification(record)
+            try report(record, of: "snapshot \(snapshot.id.short) (\(Format.time(snapshot.record.time)))")
+        }
+    }
+
+    private func report(_ record: VerificationRecord, of name: String) throws {
         if output.json {
             try Terminal.printJSON(record)
         } else {
-            print("restore test of snapshot \(snapshot.id.short) (\(Format.time(snapshot.record.time))):")
+            print("restore test of \(name):")
             for check in record.checks {
                 print("  \(check.ok ? "ok  " : "FAIL") \(check.name): \(check.detail) (\(String(format: "%.2f", check.seconds)) s)")
             }

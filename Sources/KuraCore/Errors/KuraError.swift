@@ -1,0 +1,159 @@
+import Foundation
+
+/// Every failure the library reports. Each case carries what a user needs to act on it and maps to
+/// one of the documented process exit codes (README, "Exit codes"); `description` is the one line
+/// shown, built here (and in `IntegrityFailure`, `ArchiveDamage`, `DatabaseFailure`) only.
+public enum KuraError: Error, CustomStringConvertible, Equatable {
+    /// No repository (no readable `config`) at the path. Exit 10.
+    case noRepository(path: String)
+    /// `init` was pointed at a directory that is not empty. Exit 1.
+    case repositoryNotEmpty(path: String)
+    /// Another process holds a conflicting lock. Exit 11.
+    case locked(holder: String)
+    /// The repository cannot be written (read-only filesystem or no permission). Exit 1.
+    case readOnlyRepository(path: String)
+    /// A snapshot reference matched nothing. Exit 1.
+    case unknownSnapshot(reference: String)
+    /// A snapshot id prefix matched more than one snapshot. Exit 1.
+    case ambiguousSnapshot(reference: String, candidates: [String])
+    /// A path given on the command line is not in the snapshot. Exit 1.
+    case pathNotInSnapshot(path: String, snapshot: String)
+    /// A path of the snapshot is a directory or symlink where a file was asked for. Exit 1.
+    case notAFile(path: String, kind: Entry.Kind)
+    /// Data in the repository or an archive is damaged or missing. Exit 12.
+    case integrity(IntegrityFailure)
+    /// Prune found damage before deleting anything, and stopped. Exit 12.
+    case pruneStopped(IntegrityFailure)
+    /// Files of a restore could not be written (listed before). Exit 12.
+    case filesNotRestored(count: Int)
+    /// A restore would replace existing files and was not confirmed. Exit 13.
+    case wouldOverwrite(count: Int, examples: [String], target: String)
+    /// A restore would replace a database that holds data and was not confirmed. Exit 13.
+    case databaseNotEmpty(database: String, tables: Int)
+    /// A system call failed on a path. Exit 1.
+    case io(operation: String, path: String, errno: Int32)
+    /// An argument or input value is not acceptable (parse errors of values). Exit 1.
+    case invalidArgument(String)
+    /// A backup was given neither media nor a database. Exit 1.
+    case nothingToBackUp
+    /// The media folder to back up is missing or not a directory. Exit 1.
+    case mediaFolderMissing(path: String)
+    /// A restore was given no target, media folder or database. Exit 1.
+    case nothingToRestore
+    /// The restore target exists and is not a directory. Exit 1.
+    case targetNotDirectory(path: String)
+    /// A restored path would go through a symlink or a file of the target: never followed. Exit 1
+    /// (or listed among the files not restored, exit 12).
+    case unsafeTargetPath(path: String, target: String)
+    /// An archive would not fit in the free space of the target. Exit 1.
+    case notEnoughSpace(source: String, needed: Int64, available: Int64, target: String)
+    /// The source (snapshot or archive) holds no database dump. Exit 1.
+    case noDatabase(source: String)
+    /// The source's dump is of another engine than the target database. Exit 1.
+    case engineMismatch(source: String, holds: DatabaseEngine, database: String, wants: DatabaseEngine)
+    /// No archive at the path. Exit 1.
+    case noArchive(path: String)
+    /// No JSON beside the archive, so its hash cannot be checked; `--force` accepts it. Exit 1.
+    case missingManifest(archive: String, manifest: String)
+    /// An export would replace an existing archive. Exit 1.
+    case alreadyExists(path: String)
+    /// A restore test's scratch database holds data. Exit 1.
+    case scratchNotEmpty(database: String, objects: Int)
+    /// A restore test cannot tell which server to use for its scratch database. Exit 1.
+    case unknownServer(source: String)
+    /// The repository uses a format this version does not read. Exit 1.
+    case unsupportedFormat(String)
+    /// A database could not be reached, dumped or restored. Exit 1.
+    case database(DatabaseFailure)
+    /// The user pressed Ctrl-C (or the process got SIGTERM). Exit 130.
+    case interrupted
+
+    /// The process exit code documented for this failure.
+    public var exitCode: Int32 {
+        switch self {
+        case .noRepository: return 10
+        case .locked: return 11
+        case .integrity, .pruneStopped, .filesNotRestored: return 12
+        case .wouldOverwrite, .databaseNotEmpty: return 13
+        case .interrupted: return 130
+        default: return 1
+        }
+    }
+
+    /// One line: what happened and what to do next.
+    public var description: String {
+        switch self {
+        case .noRepository(let path):
+            return "no Kura repository at \(path): create one with 'kura init --repo \(path)' or set --repo / KURA_REPO"
+        case .repositoryNotEmpty(let path):
+            return "\(path) is not empty: 'kura init' only creates a repository in a new or empty directory"
+        case .locked(let holder):
+            return "repository is locked by \(holder): wait for it to finish, or run 'kura unlock' if that process is gone"
+        case .readOnlyRepository(let path):
+            return "repository \(path) is read-only: backup, forget, prune and repair need write access "
+                + "(restore, export, ls, cat and verify still work)"
+        case .unknownSnapshot(let reference):
+            return "no snapshot matches '\(reference)': 'kura snapshots' lists them"
+        case .ambiguousSnapshot(let reference, let candidates):
+            return "snapshot prefix '\(reference)' is ambiguous (\(candidates.prefix(5).joined(separator: ", "))): give more digits"
+        case .pathNotInSnapshot(let path, let snapshot):
+            return "'\(path)' is not in \(snapshot.hasSuffix(".tar.gz") ? snapshot : "snapshot " + snapshot): "
+                + (snapshot.hasSuffix(".tar.gz") ? "'tar -tzf \(snapshot)'" : "'kura ls \(snapshot)'") + " lists its paths"
+        case .notAFile(let path, let kind):
+            return "\(path) is a \(kind == .directory ? "directory" : "symlink"), not a file"
+        case .integrity(let failure):
+            return "integrity failure: \(failure)"
+        case .pruneStopped(let failure):
+            return "integrity failure: \(failure): prune stopped before deleting anything; run 'kura verify --read-data'"
+        case .filesNotRestored(let count):
+            return "\(count) file(s) could not be restored: run 'kura verify' (listed above)"
+        case .wouldOverwrite(let count, let examples, let target):
+            let list = examples.prefix(3).joined(separator: ", ")
+            return "restore would overwrite \(count) existing path(s) in \(target) (\(list)\(count > 3 ? ", …" : "")): pass --force to replace them, or restore into an empty --target"
+        case .databaseNotEmpty(let database, let tables):
+            return "database \(database) holds \(tables) table(s), view(s) or sequence(s): pass --force to replace it (a pre-restore safety snapshot is taken first), or restore into a new database"
+        case .io(let operation, let path, let code):
+            return "\(operation) \(path): \(String(cString: strerror(code)))"
+        case .invalidArgument(let message):
+            return message
+        case .nothingToBackUp:
+            return "nothing to back up: give --media DIR and/or --database URL"
+        case .mediaFolderMissing(let path):
+            return "media folder \(path) does not exist or is not a directory: check --media"
+        case .nothingToRestore:
+            return "nothing to restore to: give --target DIR, --media-to DIR and/or --database URL"
+        case .targetNotDirectory(let path):
+            return "restore target \(path) exists and is not a directory: choose another --target"
+        case .unsafeTargetPath(let path, let target):
+            return "cannot restore \(path) into \(target): a parent is a symlink or a file, which a restore never follows"
+        case .notEnoughSpace(let source, let needed, let available, let target):
+            return "\(source) holds \(needed) bytes of files, more than the \(available) bytes free at \(target): "
+                + "nothing was written; free space or choose another --target"
+        case .noDatabase(let source):
+            return "\(source) holds no database: restore it with --target or --media-to"
+        case .engineMismatch(let source, let holds, let database, let wants):
+            return "\(source) holds a \(holds.rawValue) database; \(database) is \(wants.rawValue)"
+        case .noArchive(let path):
+            return "no archive at \(path)"
+        case .missingManifest(_, let manifest):
+            return "no \(FileSystem.name(of: manifest)) beside the archive, so its integrity cannot be checked: pass --force to restore it anyway"
+        case .alreadyExists(let path):
+            return "\(path) already exists: remove it or choose another --output"
+        case .scratchNotEmpty(let database, let objects):
+            return "scratch database \(database) holds \(objects) object(s): name a new database with --scratch-database"
+        case .unknownServer(let source):
+            return "\(source) does not say which server it came from: give --scratch-database URL"
+        case .unsupportedFormat(let message):
+            return "unsupported repository format: \(message)"
+        case .database(let failure):
+            return "\(failure)"
+        case .interrupted:
+            return "interrupted: nothing half-written was left behind"
+        }
+    }
+
+    /// Builds an `.io` error from the current `errno`.
+    static func posix(_ operation: String, _ path: String, _ code: Int32 = errno) -> KuraError {
+        .io(operation: operation, path: path, errno: code)
+    }
+}

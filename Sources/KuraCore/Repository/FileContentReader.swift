@@ -1,0 +1,45 @@
+import Foundation
+
+/// Reads one file's content out of the repository: its chunks in order, each checked against its
+/// SHA-256, the total against the entry's size. Restore, `cat`, export, the dump spool and the
+/// restore test all read file content through it. One per thread (it owns a decompressor and
+/// buffers).
+final class FileContentReader {
+    private let reader: ChunkReader
+    private let locations: [ChunkID: ChunkLocation]
+    private let decompressor = ChunkDecompressor()
+    private var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    private var plain = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+
+    init(reader: ChunkReader, locations: [ChunkID: ChunkLocation]) {
+        self.reader = reader
+        self.locations = locations
+    }
+
+    deinit {
+        scratch.deallocate()
+        plain.deallocate()
+    }
+
+    /// Streams a file's verified content to `body`, chunk by chunk; checks the total size.
+    func forEachChunk(of entry: Entry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var total: Int64 = 0
+        for chunk in entry.chunks {
+            guard let location = locations[chunk] else {
+                throw KuraError.integrity(.chunkNotIndexed(chunk: chunk.short, path: entry.path))
+            }
+            let length = Int(location.entry.plainLength)
+            if plain.count < length {
+                plain.deallocate()
+                plain = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+            }
+            let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
+            try reader.read(location, into: destination, scratch: &scratch, decompressor: decompressor)
+            try body(UnsafeRawBufferPointer(destination))
+            total += Int64(length)
+        }
+        guard total == entry.size else {
+            throw KuraError.integrity(.sizeMismatch(path: entry.path, actual: total, expected: entry.size))
+        }
+    }
+}
