@@ -34,7 +34,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "KuraCoreTests", dependencies: ["KuraCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "kuraTests", dependencies: ["KuraCore"], exclude: ["Help"]),
+        // Fixtures shared by both test targets: scratch folders, the seeded generator, the
+        // PostgreSQL server of tools/test, the CLI sandbox.
+        .target(name: "KuraTestSupport", dependencies: ["KuraCore", .product(name: "GRDB", package: "GRDB.swift")],
+                path: "Tests/KuraTestSupport"),
+        .testTarget(name: "KuraCoreTests", dependencies: ["KuraCore", "KuraTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "kuraTests", dependencies: ["KuraCore", "KuraTestSupport"], exclude: ["Help"]),
     ]
 )

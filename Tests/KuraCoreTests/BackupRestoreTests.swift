@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 @Suite struct BackupRestoreTests {
     /// A small site: nested folders, an empty file, an empty folder, non-ASCII and spaced names,

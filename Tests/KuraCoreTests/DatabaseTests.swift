@@ -2,66 +2,12 @@ import Foundation
 import GRDB
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
-/// The throwaway server `tools/test` starts (`$KURA_TEST_POSTGRES`).
-enum TestServer {
-    static let url = ProcessInfo.processInfo.environment["KURA_TEST_POSTGRES"]
-    static var available: Bool { url != nil }
-
-    /// The same server, another database (and optionally another user and password).
-    static func database(_ name: String, user: String = "postgres", password: String? = nil) throws -> DatabaseURL {
-        let base = try #require(url)
-        var text = base.replacingOccurrences(of: "/postgres?", with: "/\(name)?").replacingOccurrences(of: "user=postgres", with: "user=\(user)")
-        if let password { text += "&password=\(password)" }
-        return try DatabaseURL(text)
-    }
-
+extension TestServer {
+    /// A libpq connection to a database of the test server.
     static func connect(_ name: String) throws -> PostgresConnection {
         try PostgresConnection(try PostgresParameters(url: try database(name)))
-    }
-
-    static func create(_ name: String) throws {
-        let admin = try connect("postgres")
-        try admin.query("DROP DATABASE IF EXISTS \(name)")
-        try admin.query("CREATE DATABASE \(name)")
-    }
-
-    /// A Django-like site: users, students with photo paths, payments with receipt paths, an
-    /// audit log; a sequence, an index, foreign keys, a view; several thousand rows.
-    static func loadSite(_ name: String) throws {
-        try create(name)
-        try connect(name).query("""
-            CREATE TABLE auth_user (id serial PRIMARY KEY, username text UNIQUE NOT NULL, email text,
-                                    is_staff boolean NOT NULL DEFAULT false, date_joined timestamptz NOT NULL DEFAULT '2025-01-01');
-            CREATE TABLE school_student (id serial PRIMARY KEY, user_id int REFERENCES auth_user(id), name text NOT NULL, photo varchar(200));
-            CREATE TABLE school_payment (id bigserial PRIMARY KEY, student_id int NOT NULL REFERENCES school_student(id),
-                                         amount numeric(10,2) NOT NULL, paid_on date NOT NULL, receipt varchar(200));
-            CREATE INDEX school_payment_paid_on ON school_payment (paid_on);
-            CREATE TABLE audit_log (id bigserial PRIMARY KEY, at timestamptz NOT NULL, action text NOT NULL, detail jsonb);
-            CREATE SEQUENCE invoice_number START 1000;
-            CREATE VIEW payment_totals AS SELECT student_id, sum(amount) AS total FROM school_payment GROUP BY student_id;
-            INSERT INTO auth_user (username, email) SELECT 'user' || g, 'user' || g || '@example.org' FROM generate_series(1, 1000) g;
-            INSERT INTO school_student (user_id, name, photo) SELECT g, 'Élève ' || g, 'profile_photos/student_' || g || '.jpg' FROM generate_series(1, 1000) g;
-            INSERT INTO school_payment (student_id, amount, paid_on, receipt)
-                SELECT (g % 1000) + 1, (g % 97) * 12.5, date '2025-01-01' + (g % 300), 'payment_receipts/r' || g || '.pdf' FROM generate_series(1, 5000) g;
-            INSERT INTO audit_log (at, action, detail) SELECT timestamp '2025-01-01' + g * interval '1 hour', 'login', jsonb_build_object('n', g)
-                FROM generate_series(1, 3000) g;
-            SELECT nextval('invoice_number') FROM generate_series(1, 5);
-            """)
-    }
-
-    /// Every table's content hash, the sequence position and the view's row count: equal
-    /// fingerprints mean equal databases for this schema.
-    static func fingerprint(_ name: String) throws -> [String] {
-        let connection = try connect(name)
-        var result: [String] = []
-        for table in ["auth_user", "school_student", "school_payment", "audit_log"] {
-            let row = try connection.query("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM \(table) t").first
-            result.append("\(table) \(row?[0] ?? "") \(row?[1] ?? "")")
-        }
-        result.append("sequence \(try connection.query("SELECT last_value FROM invoice_number").first?.first ?? nil ?? "")")
-        result.append("view \(try connection.query("SELECT count(*) FROM payment_totals").first?.first ?? nil ?? "")")
-        return result
     }
 }
 

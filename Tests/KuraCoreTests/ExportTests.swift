@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// Exports checked with the real readers: gzip, GNU tar, Python's tarfile and json.
 @Suite struct ExportTests {
@@ -88,6 +89,38 @@ import Testing
         #expect(kuraError { _ = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("a"))) }?.exitCode == 1)
         // No temp files are left beside the archive.
         #expect(try FileSystem.list(scratch.sub("a")).count == 2)
+    }
+
+    /// The JSON carries every table's row count, so that a restore from the archive (and its
+    /// restore test) checks them as a snapshot restore does; a count that disagrees is a typed
+    /// integrity error; an older archive without counts restores with a warning.
+    @Test func archiveRowCountsAreWrittenAndChecked() throws {
+        let scratch = Scratch()
+        let (repository, snapshot, _) = try site(scratch)
+        let result = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("export")))
+        let archive = try #require(result.archivePath), json = try #require(result.manifestPath)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+        #expect((object?["tables"] as? [String: Int]) == ["t": 100])
+
+        // The restore test of the archive passes, with its row counts checked.
+        let record = try RestoreTester(repository: nil).test(ArchiveRestorer(path: archive), recordedAs: archive, RestoreTestOptions(mediaSample: 1))
+        #expect(record.ok, "\(record.checks)")
+        #expect(record.checks.contains { $0.name == "row counts" && $0.ok && $0.figures["rows"] == 100 })
+        #expect(record.checks.contains { $0.name == "media sample" && $0.ok && $0.figures["sampled"] == 4 }, "\(record.checks)")
+
+        // A JSON that says 99 rows: the restore stops with the table and both numbers.
+        let text = try String(contentsOfFile: json, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"t\": 100", with: "\"t\": 99").write(toFile: json, atomically: true, encoding: .utf8)
+        let target = try DatabaseURL("sqlite://" + scratch.sub("restored/db.sqlite3"))
+        let error = kuraError { _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(database: target)) }
+        #expect(error == .integrity(.rowCounts(database: "\(target)", [TableMismatch(table: "t", expected: 99, actual: 100)])))
+
+        // Without counts (an archive of an earlier Kura): restored, and said so.
+        try text.replacingOccurrences(of: ",\n  \"tables\": {\n    \"t\": 100\n  }", with: "").write(toFile: json, atomically: true, encoding: .utf8)
+        #expect(!(try String(contentsOfFile: json, encoding: .utf8)).contains("tables"))
+        let restored = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(database: target, force: true))
+        #expect(restored.warnings.contains { $0.contains("records no row counts") })
+        #expect(restored.databaseTables.map(\.rows) == [100])
     }
 }
 

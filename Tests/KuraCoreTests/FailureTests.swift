@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 @Suite struct FailureTests {
     func backedUp() throws -> (Scratch, Repository, BackupResult, String) {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// The inputs libFuzzer found (Tests/Fuzz/Regressions/<harness>/), replayed through the parser
 /// they broke, framed as the harness frames them (FuzzInputFraming.swift): each must now end in

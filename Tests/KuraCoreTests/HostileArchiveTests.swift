@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// Broken and hostile archives: each gives one clear error with its documented code, and nothing
 /// is written to the target or anywhere else.
@@ -26,10 +27,13 @@ import Testing
         return path
     }
 
-    func expectRefused(_ archive: String, _ scratch: Scratch, code: Int32 = 12, sourceLocation: SourceLocation = #_sourceLocation) {
+    /// Restoring `archive` fails with exit `code` — with exactly `damage` when given — and writes nothing.
+    func expectRefused(_ archive: String, _ scratch: Scratch, code: Int32 = 12, damage: ArchiveDamage? = nil,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
         let target = scratch.sub("target-" + FileSystem.name(of: archive))
         let error = kuraError { _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: target)) }
         #expect(error?.exitCode == code, "\(String(describing: error))", sourceLocation: sourceLocation)
+        if let damage { #expect(error == .integrity(.archive(path: archive, damage)), sourceLocation: sourceLocation) }
         #expect(!FileManager.default.fileExists(atPath: target), "target was created", sourceLocation: sourceLocation)
         #expect(!ArchiveVerifier.verify(archive).isEmpty, "verify found nothing", sourceLocation: sourceLocation)
     }
@@ -38,16 +42,17 @@ import Testing
         let scratch = Scratch()
         let dir = scratch.path
         let outside = scratch.sub("outside")
-        for (name, recipe) in [
-            ("dotdot", "t.addfile(info('../x', size=1), io.BytesIO(b'x'))"),
-            ("absolute", "t.addfile(info('/etc/kura-test-x', size=1), io.BytesIO(b'x'))"),
-            ("nested-dotdot", "t.addfile(info('media/../../x', size=1), io.BytesIO(b'x'))"),
-            ("symlink-then-file", "t.addfile(info('media/link', tarfile.SYMTYPE, linkname='\(outside)'))\nt.addfile(info('media/link/evil', size=1), io.BytesIO(b'x'))"),
-            ("hardlink", "t.addfile(info('media/hard', tarfile.LNKTYPE, linkname='/etc/passwd'))"),
-            ("device", "t.addfile(info('media/dev', tarfile.CHRTYPE))"),
-            ("duplicate", "t.addfile(info('media/ok.txt', size=1), io.BytesIO(b'y'))"),
+        for (name, recipe, damage) in [
+            ("dotdot", "t.addfile(info('../x', size=1), io.BytesIO(b'x'))", ArchiveDamage.unsafePath("../x")),
+            ("absolute", "t.addfile(info('/etc/kura-test-x', size=1), io.BytesIO(b'x'))", .unsafePath("/etc/kura-test-x")),
+            ("nested-dotdot", "t.addfile(info('media/../../x', size=1), io.BytesIO(b'x'))", .unsafePath("media/../../x")),
+            ("symlink-then-file", "t.addfile(info('media/link', tarfile.SYMTYPE, linkname='\(outside)'))\nt.addfile(info('media/link/evil', size=1), io.BytesIO(b'x'))",
+             .belowSymlink(member: "media/link/evil", symlink: "media/link")),
+            ("hardlink", "t.addfile(info('media/hard', tarfile.LNKTYPE, linkname='/etc/passwd'))", .hardLink("media/hard")),
+            ("device", "t.addfile(info('media/dev', tarfile.CHRTYPE))", .unsupportedType("media/dev")),
+            ("duplicate", "t.addfile(info('media/ok.txt', size=1), io.BytesIO(b'y'))", .duplicateMember("media/ok.txt")),
         ] {
-            expectRefused(try make(name, in: dir, recipe: recipe), scratch)
+            expectRefused(try make(name, in: dir, recipe: recipe), scratch, damage: damage)
         }
         #expect(!FileManager.default.fileExists(atPath: outside))
         #expect(!FileManager.default.fileExists(atPath: "/etc/kura-test-x"))
@@ -122,8 +127,8 @@ import Testing
             try Data("{\"hash\": \"\(hash)\"}".utf8).write(to: URL(fileURLWithPath: scratch.sub(name + ".json")))
             return path
         }
-        expectRefused(try variant("truncated-gzip", Array(bytes.prefix(bytes.count / 2))), scratch)
-        expectRefused(try variant("empty", []), scratch)
+        expectRefused(try variant("truncated-gzip", Array(bytes.prefix(bytes.count / 2))), scratch, damage: .gzipTruncated)
+        expectRefused(try variant("empty", []), scratch, damage: .empty)
         expectRefused(try variant("garbage", randomBytes(5000, seed: 3)), scratch)
         // A tar cut inside a member, gzipped properly.
         let tar = try Subprocess.run("/usr/bin/env", ["python3", "-c", """
@@ -136,7 +141,7 @@ import Testing
         #expect(tar.status == 0)
         try Data("{\"hash\": \"\(SHA256Hasher.hash(try read(scratch.sub("truncated-tar.tar.gz"))).hex)\"}".utf8)
             .write(to: URL(fileURLWithPath: scratch.sub("truncated-tar.json")))
-        expectRefused(scratch.sub("truncated-tar.tar.gz"), scratch)
+        expectRefused(scratch.sub("truncated-tar.tar.gz"), scratch, damage: .memberTruncated)
     }
 
     @Test func manifestProblems() throws {
@@ -144,14 +149,20 @@ import Testing
         let archive = try make("site", in: scratch.path, recipe: "")
         let json = scratch.sub("site.json")
         try Data("{\"hash\": \"\(String(repeating: "0", count: 64))\"}".utf8).write(to: URL(fileURLWithPath: json))
-        expectRefused(archive, scratch)
+        expectRefused(archive, scratch, damage: .hashMismatch(actual: SHA256Hasher.hash(try read(archive)).hex, expected: String(repeating: "0", count: 64)))
+        func restoreError() -> KuraError? {
+            kuraError { _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: scratch.sub("t"))) }
+        }
         try Data("this is not json".utf8).write(to: URL(fileURLWithPath: json))
         expectRefused(archive, scratch)
+        #expect(restoreError() == .integrity(.archive(path: json, .invalidManifest)))
         try Data("{\"status\": \"completed\"}".utf8).write(to: URL(fileURLWithPath: json))
         expectRefused(archive, scratch)
+        #expect(restoreError() == .integrity(.archive(path: json, .manifestWithoutHash)))
         try FileManager.default.removeItem(atPath: json)
         // Missing JSON: refused (exit 1) unless forced.
         expectRefused(archive, scratch, code: 1)
+        #expect(restoreError() == .missingManifest(archive: archive, manifest: json))
         let result = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive), SiteRestoreOptions(target: scratch.sub("forced"), force: true))
         #expect(result.tree?.files == 1)
     }

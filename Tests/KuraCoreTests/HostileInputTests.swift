@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// Repository files and archives shaped by someone else: every length, offset and count is checked
 /// before it is used to allocate or index, and each case ends in an integrity error (exit 12)

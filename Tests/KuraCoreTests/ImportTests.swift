@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// Nightly archives written by a reimplementation of the old command (`tools/legacy-backup`)
 /// imported as snapshots.

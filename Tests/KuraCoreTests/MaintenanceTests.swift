@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// verify, prune and repair index on real repositories (library level).
 @Suite struct MaintenanceTests {
@@ -117,6 +118,29 @@ import Testing
         // Pruning again finds nothing to do.
         let again = try Pruner(repository: repository).prune(PruneOptions(maxUnused: 0))
         #expect(again.packsDeleted == 0 && again.packsRepacked == 0 && again.indexFilesWritten == 0)
+    }
+
+    /// `--dry-run` prints the plan that would run, and executing that very plan does exactly it.
+    @Test func thePlanIsWhatExecutes() throws {
+        let (scratch, repository, snapshots, media) = try nights()
+        try repository.forget(Array(snapshots[0..<2]))
+        let pruner = Pruner(repository: repository)
+        let plan = try pruner.plan(PruneOptions(maxUnused: 0.2))
+        #expect(!plan.delete.isEmpty || !plan.repack.isEmpty, "forgetting two nights leaves data to remove")
+        let dryRun = try pruner.prune(PruneOptions(maxUnused: 0.2, dryRun: true))
+        #expect((dryRun.packsDeleted, dryRun.packsRepacked, dryRun.bytesAfter) == (plan.report.packsDeleted, plan.report.packsRepacked, plan.report.bytesAfter))
+        let packsBefore = Set(try repository.listPacks())
+        let report = try pruner.execute(plan)
+        let packsAfter = Set(try repository.listPacks())
+        // Exactly the planned packs are gone; the kept ones stay; the new ones hold the repacked data.
+        #expect(packsBefore.subtracting(packsAfter) == Set(plan.delete + plan.repack.map(\.pack) + plan.unreferenced))
+        #expect(Set(plan.keep).isSubset(of: packsAfter))
+        #expect(packsAfter.subtracting(packsBefore).count == report.packsWritten)
+        #expect(report.bytesAfter < plan.report.bytesBefore)
+        #expect(try listing(scratch.reopen(), snapshots[3], scratch.sub("out")) == treeListing(media))
+        // Nothing is left to plan.
+        let next = try pruner.plan(PruneOptions(maxUnused: 0.2))
+        #expect(next.delete.isEmpty && next.repack.isEmpty && next.unreferenced.isEmpty)
     }
 
     /// A process whose cache was loaded before a prune sees the new index afterwards (the old

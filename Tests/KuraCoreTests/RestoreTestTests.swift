@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// Damages the (single-chunk or first) chunk of `path` in `snapshot` by flipping one byte in its pack.
 func damageFirstChunk(of path: String, in snapshot: Snapshot, _ repository: Repository) throws {

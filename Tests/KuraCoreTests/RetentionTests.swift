@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KuraCore
+import KuraTestSupport
 
 /// `forget` policies on synthetic snapshot records (no data needed to decide what to keep).
 @Suite struct RetentionTests {

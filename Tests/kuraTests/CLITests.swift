@@ -1,85 +1,11 @@
 import Foundation
 import KuraCore
 import Testing
+import KuraTestSupport
 
 /// The `kura` binary run as a process, as cron or a user runs it: exit codes, messages, JSON.
 @Suite struct CLITests {
-    /// `kura` beside the test bundle (both are in the build folder), or `$KURA_BINARY`.
-    static let binary: String = {
-        if let path = ProcessInfo.processInfo.environment["KURA_BINARY"] { return path }
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("kura").path) && folder.path != "/" {
-            folder = folder.deletingLastPathComponent()
-        }
-        return folder.appendingPathComponent("kura").path
-    }()
-
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var stdoutBytes = Data()
-    }
-
-    final class Sandbox {
-        let root = NSTemporaryDirectory() + "kura-cli-" + UUID().uuidString
-        var repo: String { root + "/repo" }
-        var media: String { root + "/media" }
-
-        init() throws {
-            try FileManager.default.createDirectory(atPath: root + "/media/receipts", withIntermediateDirectories: true)
-            try Data("photo".utf8).write(to: URL(fileURLWithPath: media + "/photo.jpg"))
-            try Data("reçu".utf8).write(to: URL(fileURLWithPath: media + "/receipts/reçu été.pdf"))
-        }
-
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-
-        @discardableResult
-        func kura(_ arguments: String...) throws -> Run {
-            try run(arguments)
-        }
-
-        /// Runs `kura` to its end, with extra environment variables (and a umask, as a shell gives).
-        func run(_ arguments: [String], environment extra: [String: String] = [:], umask mask: String? = nil) throws -> Run {
-            let process = try start(arguments, environment: extra, umask: mask)
-            let stdout = (process.standardOutput as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
-            let stderr = (process.standardError as? Pipe)?.fileHandleForReading.readDataToEndOfFile() ?? Data()
-            process.waitUntilExit()
-            return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self), stdoutBytes: stdout)
-        }
-
-        /// Starts `kura` without waiting for it.
-        func start(_ arguments: [String], environment extra: [String: String] = [:], umask mask: String? = nil) throws -> Process {
-            let process = Process()
-            if let mask {
-                process.executableURL = URL(fileURLWithPath: "/bin/sh")
-                process.arguments = ["-c", "umask \(mask) && exec \"$0\" \"$@\"", CLITests.binary] + arguments
-            } else {
-                process.executableURL = URL(fileURLWithPath: CLITests.binary)
-                process.arguments = arguments
-            }
-            var environment = ProcessInfo.processInfo.environment
-            environment["KURA_CACHE"] = root + "/cache"
-            environment["KURA_REPO"] = repo
-            environment.merge(extra) { $1 }
-            process.environment = environment
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
-
-        /// Adds `megabytes` of incompressible data, so that a backup takes a moment.
-        func addBulk(megabytes: Int) throws {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
-            for index in 0..<(megabytes / 8) {
-                try handle.readData(ofLength: 8 << 20).write(to: URL(fileURLWithPath: media + "/bulk\(index).bin"))
-            }
-        }
-    }
+    typealias Sandbox = CLISandbox
 
     @Test func restoringAnArchiveReportsALockedRepositoryAsLocked() throws {
         let box = try Sandbox()
@@ -231,7 +157,7 @@ import Testing
         #expect(try box.kura("restore", "latest", "--target", box.root + "/out").status == 0)
         try Data("changed".utf8).write(to: URL(fileURLWithPath: box.root + "/out/media/photo.jpg"))
         func answer(_ reply: String) throws -> Int32 {
-            let command = "printf '\(reply)\\n' | script -qec \"'\(CLITests.binary)' restore latest --target '\(box.root)/out'\" /dev/null"
+            let command = "printf '\(reply)\\n' | script -qec \"'\(CLISandbox.binary)' restore latest --target '\(box.root)/out'\" /dev/null"
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", command]

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import KuraTestSupport
 
 /// Crash and fault tests with real processes and real signals (docs/DESIGN.md, "Crash tests").
 /// `KURA_TEST_KILL_AT=N` makes `kura` SIGKILL itself just before its N-th durable step; each
 /// command is killed at every one of its steps, each time on a fresh copy of the same repository.
 @Suite(.serialized) struct CrashTests {
-    typealias Sandbox = CLITests.Sandbox
+    typealias Sandbox = CLISandbox
 
     static func shell(_ command: String) -> Int32 {
         let process = Process()
@@ -16,28 +17,6 @@ import Testing
         guard (try? process.run()) != nil else { return -1 }
         process.waitUntilExit()
         return process.terminationStatus
-    }
-
-    /// Random files of 100 KB to 900 KB (seeded), so that a backup writes several 1 MiB packs.
-    static func addFiles(_ folder: String, count: Int, seed: Int) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var generator = SeededGenerator(seed: UInt64(seed))
-        for index in 0..<count {
-            let size = Int.random(in: 100_000...900_000, using: &generator)
-            let bytes = (0..<(size / 8)).map { _ in generator.next() }
-            try bytes.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: "\(folder)/file\(seed)-\(index).jpg")) }
-        }
-    }
-
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-        mutating func next() -> UInt64 {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return state
-        }
     }
 
     /// `kura verify --read-data` passes and every snapshot restores equal to `expected[id]`
@@ -91,11 +70,11 @@ import Testing
     @Test func backupKilledAtEveryStep() throws {
         let box = try Sandbox()
         #expect(try box.run(["init", "--pack-size", "1"]).status == 0)
-        try Self.addFiles(box.media + "/photos", count: 6, seed: 1)
+        try CLISandbox.addFiles(box.media + "/photos", count: 6, seed: 1)
         #expect(try box.kura("backup", "--media", box.media).status == 0)
         let first = try #require(try snapshotIDs(box, repo: box.repo).first)
         copy(box.media, box.root + "/media-1")
-        try Self.addFiles(box.media + "/photos", count: 16, seed: 2)
+        try CLISandbox.addFiles(box.media + "/photos", count: 16, seed: 2)
         try FileManager.default.removeItem(atPath: box.media + "/photos/file1-0.jpg")
         let base = box.root + "/repo-base"
         copy(box.repo, base)
@@ -120,7 +99,7 @@ import Testing
         #expect(try box.run(["init", "--pack-size", "1"]).status == 0)
         var expected: [String: String] = [:]
         for night in 1...4 {
-            try Self.addFiles(box.media + "/night\(night)", count: 3, seed: night)
+            try CLISandbox.addFiles(box.media + "/night\(night)", count: 3, seed: night)
             if night > 1 { try FileManager.default.removeItem(atPath: box.media + "/night\(night - 1)") }
             #expect(try box.kura("backup", "--media", box.media).status == 0)
             copy(box.media, box.root + "/media-\(night)")
@@ -145,36 +124,119 @@ import Testing
         #expect(points >= 5, "prune deletes packs and index files: \(points) kill points")
     }
 
-    @Test func restoreKilledAtEveryStepLeavesNoHalfWrittenFile() throws {
-        let box = try Sandbox()
-        #expect(try box.kura("init").status == 0)
-        try Self.addFiles(box.media + "/photos", count: 8, seed: 3)
-        #expect(try box.kura("backup", "--media", box.media).status == 0)
+    /// Kills `kura restore SOURCE --target …` at every step: every file under its final name is
+    /// complete, and a forced re-run restores everything and removes the killed run's temp files.
+    /// Returns the number of kill points.
+    func killRestoreAtEveryStep(_ box: Sandbox, source: String, expected media: String, _ context: String) throws -> Int {
         var points = 0
-        for step in 1...40 {
-            let target = box.root + "/target-\(step)"
-            let run = try box.run(["restore", "latest", "--target", target], environment: ["KURA_TEST_KILL_AT": String(step)])
+        for step in 1...60 {
+            let target = box.root + "/target-\(context)-\(step)"
+            let run = try box.run(["restore", source, "--target", target], environment: ["KURA_TEST_KILL_AT": String(step)])
             // Every file under its final name is complete; temp names are '.<name>.kura-<random>'.
             let enumerator = FileManager.default.enumerator(atPath: target)
             while let relative = enumerator?.nextObject() as? String {
                 let full = target + "/" + relative
                 guard !relative.contains(".kura-"), !FileManager.default.isDirectory(full), relative.hasPrefix("media/") else { continue }
-                #expect(FileManager.default.contentsEqual(atPath: full, andPath: box.media + "/" + relative.dropFirst(6)),
-                        "step \(step): \(relative) is not complete")
+                #expect(FileManager.default.contentsEqual(atPath: full, andPath: media + "/" + relative.dropFirst(6)),
+                        "\(context) step \(step): \(relative) is not complete")
             }
             if run.status == 0 {
-                #expect(Self.shell("diff -r '\(box.media)' '\(target)/media'") == 0)
-                break
+                #expect(Self.shell("diff -r '\(media)' '\(target)/media'") == 0, "\(context)")
+                return points
             }
-            #expect(run.status == 9 || run.status == 137, "step \(step): \(run.status) \(run.stderr)")
+            #expect(run.status == 9 || run.status == 137, "\(context) step \(step): \(run.status) \(run.stderr)")
             points += 1
-            let again = try box.run(["restore", "latest", "--target", target, "--force"])
-            #expect(again.status == 0, "restore after a killed restore: \(again.stderr)")
+            let again = try box.run(["restore", source, "--target", target, "--force"])
+            #expect(again.status == 0, "\(context): restore after a killed restore: \(again.stderr)")
             // The re-run also removes the killed run's temp files.
-            #expect(Self.shell("diff -r '\(box.media)' '\(target)/media'") == 0, "step \(step)")
+            #expect(Self.shell("diff -r '\(media)' '\(target)/media'") == 0, "\(context) step \(step)")
         }
+        Issue.record("\(context): restore never completed")
+        return points
+    }
+
+    @Test func restoreKilledAtEveryStepLeavesNoHalfWrittenFile() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        try CLISandbox.addFiles(box.media + "/photos", count: 8, seed: 3)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        let points = try killRestoreAtEveryStep(box, source: "latest", expected: box.media, "snapshot")
         print("kill points tried: restore \(points)")
         #expect(points >= 8, "each restored file is one step: \(points)")
+    }
+
+    /// The same writer, fed by an archive: the crash loop covers archive restores too.
+    @Test func archiveRestoreKilledAtEveryStepLeavesNoHalfWrittenFile() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init").status == 0)
+        try CLISandbox.addFiles(box.media + "/photos", count: 8, seed: 4)
+        #expect(try box.kura("backup", "--media", box.media).status == 0)
+        #expect(try box.kura("export", "latest", "--output", box.root + "/exports").status == 0)
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: box.root + "/exports").first { $0.hasSuffix(".tar.gz") })
+        let points = try killRestoreAtEveryStep(box, source: box.root + "/exports/" + name, expected: box.media, "archive")
+        print("kill points tried: archive restore \(points)")
+        #expect(points >= 8, "each restored file is one step: \(points)")
+    }
+
+    /// A site restore over a live site (media in place, SQLite database replaced, a pre-restore
+    /// snapshot taken first), killed at every step: after each kill every live media file is
+    /// whole (the old or the new version), the database is the old or the new one and passes
+    /// integrity_check, the repository verifies, and a forced re-run leaves the site equal to
+    /// the snapshot.
+    @Test func siteRestoreKilledAtEveryStep() throws {
+        let box = try Sandbox()
+        #expect(try box.kura("init", "--pack-size", "1").status == 0)
+        try CLISandbox.addFiles(box.media + "/photos", count: 6, seed: 5)
+        let database = try box.siteDatabase()
+        #expect(try box.kura("backup", "--media", box.media, "--database", database).status == 0)
+        copy(box.media, box.root + "/media-snapshot")
+        // Rows of table t in the site database (a restored SQLite file is a checked copy, not the
+        // same bytes): 1 at the backup, 2 in the live site; -1 when unreadable or damaged.
+        func rows() -> Int32 {
+            Self.shell("python3 -c \"import sqlite3, sys; d = sqlite3.connect('\(box.root)/site.sqlite3'); "
+                       + "assert d.execute('pragma integrity_check').fetchone()[0] == 'ok'; sys.exit(d.execute('select count(*) from t').fetchone()[0])\"")
+        }
+        #expect(rows() == 1)
+        let base = box.root + "/repo-base"
+        copy(box.repo, base)
+        // The live site changes after the backup: files rewritten and added, the database too.
+        try CLISandbox.addFiles(box.media + "/photos", count: 6, seed: 6)
+        try Data("changed".utf8).write(to: URL(fileURLWithPath: box.media + "/photo.jpg"))
+        #expect(Self.shell("python3 -c \"import sqlite3; d = sqlite3.connect('\(box.root)/site.sqlite3'); d.execute('insert into t values (2)'); d.commit()\"") == 0)
+        #expect(rows() == 2)
+        let liveMedia = box.root + "/media-live", liveDatabase = try read(box.root + "/site.sqlite3")
+        copy(box.media, liveMedia)
+        var points = 0
+        for step in 1...120 {
+            copy(liveMedia, box.media)
+            try Data(liveDatabase).write(to: URL(fileURLWithPath: box.root + "/site.sqlite3"))
+            let repo = box.root + "/repo-kill"
+            copy(base, repo)
+            let arguments = ["restore", "latest", "--media-to", box.media, "--database", database, "--force", "--repo", repo]
+            let run = try box.run(arguments, environment: ["KURA_TEST_KILL_AT": String(step)])
+            // Each live file is one version or the other, never half-written.
+            for name in try FileManager.default.contentsOfDirectory(atPath: box.media + "/photos") where !name.contains(".kura-") {
+                let path = box.media + "/photos/" + name
+                let old = box.root + "/media-live/photos/" + name, new = box.root + "/media-snapshot/photos/" + name
+                #expect(FileManager.default.contentsEqual(atPath: path, andPath: old) || FileManager.default.contentsEqual(atPath: path, andPath: new),
+                        "step \(step): \(name) is neither version")
+            }
+            #expect([1, 2].contains(rows()), "step \(step): the database is neither version, or damaged")
+            let verify = try box.run(["verify", "--repo", repo])
+            #expect(verify.status == 0, "step \(step): \(verify.stdout) \(verify.stderr)")
+            if run.status == 0 { break }
+            #expect(run.status == 9 || run.status == 137, "step \(step): \(run.status) \(run.stderr)")
+            points += 1
+            let again = try box.run(arguments)
+            #expect(again.status == 0, "step \(step): restore after a killed restore: \(again.stderr)")
+            #expect(rows() == 1, "step \(step)")
+            // The snapshot's files are back (files added since stay: a restore does not delete).
+            #expect(Self.shell("for f in \"\(box.root)/media-snapshot\"/photos/*; do cmp -s \"$f\" \"\(box.media)/photos/$(basename \"$f\")\" || exit 1; done") == 0,
+                    "step \(step)")
+            #expect(try !FileManager.default.contentsOfDirectory(atPath: box.media + "/photos").contains { $0.contains(".kura-") }, "step \(step): temp files left")
+        }
+        print("kill points tried: site restore \(points)")
+        #expect(points >= 10, "safety snapshot packs, index and record, the database and each media file: \(points)")
     }
 
     @Test func backupKilledAtRandomTimes() throws {
@@ -204,7 +266,7 @@ import Testing
         copy(box.media, box.root + "/media-1")
         try box.addBulk(megabytes: 40)
         // bash counts ulimit -f in 1024-byte blocks: 4 MiB, less than one 16 MiB pack.
-        let command = "ulimit -f 4096; exec '\(CLITests.binary)' backup --media '\(box.media)'"
+        let command = "ulimit -f 4096; exec '\(CLISandbox.binary)' backup --media '\(box.media)'"
         let run = try box.run(["--version"])  // make sure the binary runs at all
         #expect(run.status == 0)
         let process = Process()
@@ -239,7 +301,7 @@ enum Tmpfs {
 }
 
 @Suite(.serialized, .enabled(if: Tmpfs.canMount)) struct FilesystemFaultTests {
-    typealias Sandbox = CLITests.Sandbox
+    typealias Sandbox = CLISandbox
 
     /// Mounts a tmpfs of `megabytes` in the sandbox, creates `repo` on it and backs the media up;
     /// returns the mount point (the caller unmounts it).

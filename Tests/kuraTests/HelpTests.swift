@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KuraTestSupport
 
 /// `kura --help` and every command's help, as a user reads them (swift-argument-parser wraps at 80
 /// columns when stdout is not a terminal): compared with the golden files in Tests/kuraTests/Help,
@@ -15,7 +16,7 @@ import Testing
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Help").path
 
     func help(_ command: [String]) throws -> String {
-        let run = try CLITests.Sandbox().run(command + ["--help"], environment: ["COLUMNS": "80"])
+        let run = try CLISandbox().run(command + ["--help"], environment: ["COLUMNS": "80"])
         #expect(run.status == 0, "\(command): \(run.stderr)")
         return run.stdout
     }

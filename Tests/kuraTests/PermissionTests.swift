@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import KuraTestSupport
 
 /// Private by default: whatever the umask, what Kura writes that holds backup data (repository,
 /// cache, exports, temp files) is owner-only; a group-readable config keeps new files
 /// group-readable; verify warns about files open to others and `repair permissions` fixes them.
 @Suite struct PermissionTests {
-    typealias Sandbox = CLITests.Sandbox
+    typealias Sandbox = CLISandbox
 
     /// Every file and folder below `root` (itself included) whose permission bits are not those
     /// expected: `file` for regular files, `directory` for folders.
@@ -29,18 +30,9 @@ import Testing
         return wrong
     }
 
-    /// A SQLite site database beside the media, so the backup also spools a database copy.
-    func siteDatabase(_ box: Sandbox) throws -> String {
-        let path = box.root + "/site.sqlite3"
-        let result = try Process.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                     arguments: ["python3", "-c", "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.execute('create table t(a)'); d.execute('insert into t values (1)'); d.commit()", path])
-        result.waitUntilExit()
-        return "sqlite://" + path
-    }
-
     @Test(arguments: ["022", "000"]) func everythingKuraWritesIsOwnerOnly(umask: String) throws {
         let box = try Sandbox()
-        let database = try siteDatabase(box)
+        let database = try box.siteDatabase()
         func kura(_ arguments: String...) throws {
             let run = try box.run(arguments, umask: umask)
             #expect(run.status == 0, "\(arguments): \(run.stderr)")

@@ -1,24 +1,16 @@
 import Foundation
 import Testing
+import KuraTestSupport
 
 /// `kura verify --restore-test` as cron runs it, against the throwaway server of `tools/test`.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["KURA_TEST_POSTGRES"] != nil,
                 "KURA_TEST_POSTGRES is not set: PostgreSQL tests SKIPPED — run tools/test"), .serialized)
 struct RestoreTestCLITests {
-    typealias Sandbox = CLITests.Sandbox
-    static let server = ProcessInfo.processInfo.environment["KURA_TEST_POSTGRES"] ?? ""
+    typealias Sandbox = CLISandbox
+    static let server = TestServer.url ?? ""
 
     static func psql(_ sql: String, database: String = "postgres") -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: (ProcessInfo.processInfo.environment["KURA_PG_BIN"] ?? "/usr/bin") + "/psql")
-        process.arguments = ["-qAt", server.replacingOccurrences(of: "/postgres?", with: "/\(database)?"), "-c", sql]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try? process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        TestServer.psql(sql, database: database)
     }
 
     /// This test's scratch databases (the library tests may run theirs meanwhile: other snapshots).

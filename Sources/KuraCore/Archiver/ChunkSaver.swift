@@ -10,7 +10,7 @@ import Foundation
 final class ChunkSaver {
     private let repository: Repository
     private let index: IndexCache
-    private let packs: PackWriter
+    private let packs: ChunkStore
     private let compressors: [ChunkCompressor]
     private let compressorLock = NSLock()
     private var freeCompressors: [ChunkCompressor]
@@ -31,7 +31,7 @@ final class ChunkSaver {
     init(repository: Repository, compression: CompressionSetting) throws {
         self.repository = repository
         index = try repository.index()
-        packs = PackWriter(layout: repository.layout, targetSize: repository.config.packSize)
+        packs = repository.makeChunkStore()
         let workers = max(2, ProcessInfo.processInfo.activeProcessorCount)
         compressors = (0..<workers).map { _ in ChunkCompressor(compression) }
         freeCompressors = compressors

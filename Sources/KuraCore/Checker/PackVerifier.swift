@@ -28,16 +28,9 @@ final class PackVerifier {
 
     /// Reads a whole pack into this verifier's buffer (valid until the next call).
     func load(_ pack: ChunkID) throws -> UnsafeRawBufferPointer {
-        let path = repository.layout.pack(pack)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw KuraError.integrity(.packMissing(pack: pack.short)) }
-            throw KuraError.posix("cannot open pack", path)
-        }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
-        let size = Int(info.st_size)
+        let name = RepositoryLayout.packName(pack)
+        guard let objectSize = try repository.store.size(of: name) else { throw KuraError.integrity(.packMissing(pack: pack.short)) }
+        let size = Int(objectSize)
         guard size <= repository.config.maxPackFileSize else {
             throw KuraError.integrity(.packDamaged(pack: pack.short, .tooLarge(size: Int64(size))))
         }
@@ -46,7 +39,7 @@ final class PackVerifier {
             packBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
         }
         let bytes = UnsafeMutableRawBufferPointer(rebasing: packBuffer[0..<size])
-        try FileSystem.readFully(fd, into: bytes, at: 0, path: path)
+        try repository.store.read(name, at: 0, into: bytes)
         return UnsafeRawBufferPointer(bytes)
     }
 

@@ -100,7 +100,7 @@ public final class RepositoryChecker {
     /// chunks to `usage`; returns the readable snapshots, oldest first.
     private func checkSnapshots(_ report: inout CheckReport, usage: ChunkUsage) -> [Snapshot] {
         var readable: [Snapshot] = []
-        let names = (try? FileSystem.list(repository.layout.snapshotsDirectory)) ?? []
+        let names = (try? repository.store.list("snapshots")) ?? []
         for name in names {
             guard let id = ChunkID(hex: name) else {
                 report.notices.append("snapshots/\(name) is not a snapshot record (ignored)")

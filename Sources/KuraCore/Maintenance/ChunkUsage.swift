@@ -20,18 +20,26 @@ public struct PackUsage: Equatable, Sendable {
 /// whatever the repository size.
 ///
 /// `used` holds every referenced chunk id; `live` maps each referenced chunk that the index holds
-/// to the one pack whose copy is kept (the smallest pack id when a chunk is stored twice).
+/// to the one pack whose copy is kept (the smallest pack id when a chunk is stored twice). Each
+/// instance has tables of its own (`used_<n>`, `live_<n>`), so that a prune plan stays valid
+/// while another one is made.
 public final class ChunkUsage {
     private let index: IndexCache
+    private let used: String
+    private let live: String
+    nonisolated(unsafe) private static var instances = 0
+    private static let lock = NSLock()
 
     /// Starts an empty set; `add` each snapshot, then `finish()`.
     public init(index: IndexCache) throws {
         self.index = index
+        let number = Self.lock.withLock {
+            Self.instances += 1
+            return Self.instances
+        }
+        (used, live) = ("used_\(number)", "live_\(number)")
         try index.perform { db in
-            try db.execute(sql: """
-                DROP TABLE IF EXISTS temp.used; DROP TABLE IF EXISTS temp.live;
-                CREATE TEMP TABLE used (id BLOB PRIMARY KEY) WITHOUT ROWID;
-                """)
+            try db.execute(sql: "CREATE TEMP TABLE \(used) (id BLOB PRIMARY KEY) WITHOUT ROWID")
         }
     }
 
@@ -46,7 +54,7 @@ public final class ChunkUsage {
             try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [databasePath])
             defer { try? db.execute(sql: "DETACH DATABASE snap") }
             try db.inTransaction {
-                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.used (id) VALUES (?)")
+                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.\(used) (id) VALUES (?)")
                 for id in tree { try insert.execute(arguments: [Data(id.bytes)]) }
                 // Each entry's chunk list is split here, one id at a time: a list can hold tens of
                 // thousands of ids (a dump cut in 16 KiB chunks), too many to split in SQL.
@@ -70,28 +78,28 @@ public final class ChunkUsage {
     public func finish() throws {
         try index.perform { db in
             try db.execute(sql: """
-                DROP TABLE IF EXISTS temp.live;
-                CREATE TEMP TABLE live (id BLOB PRIMARY KEY, pack BLOB NOT NULL) WITHOUT ROWID;
-                INSERT INTO temp.live (id, pack) SELECT u.id, min(c.pack) FROM temp.used u JOIN chunks c ON c.id = u.id GROUP BY u.id;
-                CREATE INDEX temp.live_by_pack ON live (pack);
+                DROP TABLE IF EXISTS temp.\(live);
+                CREATE TEMP TABLE \(live) (id BLOB PRIMARY KEY, pack BLOB NOT NULL) WITHOUT ROWID;
+                INSERT INTO temp.\(live) (id, pack) SELECT u.id, min(c.pack) FROM temp.\(used) u JOIN chunks c ON c.id = u.id GROUP BY u.id;
+                CREATE INDEX temp.\(live)_by_pack ON \(live) (pack);
                 """)
         }
     }
 
     deinit {
-        try? index.perform { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.used; DROP TABLE IF EXISTS temp.live") }
+        try? index.perform { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(used); DROP TABLE IF EXISTS temp.\(live)") }
     }
 
     /// Number of distinct referenced chunks.
     public func referencedCount() throws -> Int {
-        try index.perform { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.used") ?? 0 }
+        try index.perform { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.\(used)") ?? 0 }
     }
 
     /// Referenced chunks that the index does not hold, up to `limit`.
     public func missing(limit: Int = 1_000_000) throws -> [ChunkID] {
         try index.perform { db in
             try Data.fetchAll(db, sql: """
-                SELECT id FROM temp.used WHERE id NOT IN (SELECT id FROM temp.live) LIMIT ?
+                SELECT id FROM temp.\(used) WHERE id NOT IN (SELECT id FROM temp.\(live)) LIMIT ?
                 """, arguments: [limit]).compactMap { ChunkID(bytes: $0) }
         }
     }
@@ -102,7 +110,7 @@ public final class ChunkUsage {
             try Row.fetchAll(db, sql: """
                 SELECT c.pack, count(*), sum(c.stored_length), count(l.id),
                        coalesce(sum(CASE WHEN l.id IS NOT NULL THEN c.stored_length END), 0)
-                FROM chunks c LEFT JOIN temp.live l ON l.id = c.id AND l.pack = c.pack
+                FROM chunks c LEFT JOIN temp.\(live) l ON l.id = c.id AND l.pack = c.pack
                 GROUP BY c.pack ORDER BY c.pack
                 """).compactMap { row in
                     ChunkID(bytes: row[0] as Data).map {
@@ -117,7 +125,7 @@ public final class ChunkUsage {
         try index.perform { db in
             try Row.fetchAll(db, sql: """
                 SELECT c.id, c.offset, c.stored_length, c.plain_length, c.codec
-                FROM temp.live l JOIN chunks c ON c.id = l.id AND c.pack = l.pack
+                FROM temp.\(live) l JOIN chunks c ON c.id = l.id AND c.pack = l.pack
                 WHERE l.pack = ? ORDER BY c.offset
                 """, arguments: [Data(pack.bytes)]).compactMap { row in
                     ChunkID(bytes: row[0] as Data).flatMap { IndexCache.entry($0, row, from: 1) }

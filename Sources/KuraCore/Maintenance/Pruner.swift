@@ -64,7 +64,7 @@ public final class Pruner {
         plan.report.packsDeleted = plan.delete.count + plan.unreferenced.count
         plan.report.packsRepacked = plan.repack.count
         plan.report.unreferencedPacks = plan.unreferenced.count
-        for pack in plan.unreferenced { plan.report.bytesBefore += FileSystem.size(repository.layout.pack(pack)) }
+        for pack in plan.unreferenced { plan.report.bytesBefore += try repository.store.size(of: RepositoryLayout.packName(pack)) ?? 0 }
         plan.report.bytesAfter = plan.keptBytes + plan.repack.reduce(Int64(0)) { $0 + $1.usedBytes }
         plan.report.durationSeconds = Date().timeIntervalSince(started)
         return plan
@@ -125,7 +125,7 @@ public final class Pruner {
     /// damaged chunk stops prune before anything is deleted).
     private func copyLiveChunks(of packs: [PackUsage], usage: ChunkUsage, progress: ProgressCounter?,
                                 cancellation: CancellationFlag?) throws -> [FinishedPack] {
-        let writer = PackWriter(layout: repository.layout, targetSize: repository.config.packSize)
+        let writer = repository.makeChunkStore()
         let verifier = PackVerifier(repository: repository)
         do {
             for pack in packs {
@@ -149,7 +149,7 @@ public final class Pruner {
     }
 
     private func deletePacks(_ packs: [ChunkID]) throws {
-        try FileSystem.delete(packs.map(repository.layout.pack))
+        try repository.store.delete(packs.map(RepositoryLayout.packName))
     }
 
     /// Empties `tmp/`, except lock files being created right now.

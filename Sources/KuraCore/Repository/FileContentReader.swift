@@ -23,10 +23,15 @@ final class FileContentReader {
 
     /// Streams a file's verified content to `body`, chunk by chunk; checks the total size.
     func forEachChunk(of entry: Entry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachChunk(entry.chunks, size: entry.size, of: entry.path, body)
+    }
+
+    /// Streams the verified content made of `chunks` (`size` bytes in all) of what `path` names.
+    func forEachChunk(_ chunks: [ChunkID], size: Int64, of path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var total: Int64 = 0
-        for chunk in entry.chunks {
+        for chunk in chunks {
             guard let location = locations[chunk] else {
-                throw KuraError.integrity(.chunkNotIndexed(chunk: chunk.short, path: entry.path))
+                throw KuraError.integrity(.chunkNotIndexed(chunk: chunk.short, path: path))
             }
             let length = Int(location.entry.plainLength)
             if plain.count < length {
@@ -38,8 +43,8 @@ final class FileContentReader {
             try body(UnsafeRawBufferPointer(destination))
             total += Int64(length)
         }
-        guard total == entry.size else {
-            throw KuraError.integrity(.sizeMismatch(path: entry.path, actual: total, expected: entry.size))
+        guard total == size else {
+            throw KuraError.integrity(.sizeMismatch(path: path, actual: total, expected: size))
         }
     }
 }

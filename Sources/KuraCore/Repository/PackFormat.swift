@@ -91,16 +91,6 @@ enum PackFormat {
         return entries
     }
 
-    /// Reads and checks the trailer of the pack open at `fd` (of `size` bytes) with two `pread`s;
-    /// an integrity error when the footer, the trailer's digest or an entry's bounds are wrong.
-    static func readTrailer(fd: Int32, size: UInt64, path: String, name: String) throws -> [PackEntry] {
-        try trailer(packSize: size, name: name) { offset, count in
-            var bytes = [UInt8](repeating: 0, count: count)
-            try bytes.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: offset, path: path) }
-            return bytes
-        }
-    }
-
     /// Reads and checks a pack's trailer through `read(offset, count)`, which returns the pack's
     /// bytes there: the footer first, then the entries it announces.
     static func trailer(packSize size: UInt64, name: String, read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {

@@ -12,9 +12,11 @@ public struct FinishedPack: Sendable {
 /// `tmp/` and closed with its trailer; hashing it (its id is the SHA-256 of its bytes, read back
 /// from the page cache), fsync and the rename into `data/` run on a background queue, so that the
 /// archiver thread fills the next pack meanwhile and the pack hash costs it nothing.
-/// `finish()` waits until every pack is durable and returns them all.
-final class PackWriter {
+/// `finish()` waits until every pack is durable and returns them all. The repository's chunk
+/// store (`ChunkStore`); packs are published through its object store.
+final class PackWriter: ChunkStore {
     private let layout: RepositoryLayout
+    private let store: ObjectStore
     private let targetSize: Int
     private let finalizer = DispatchQueue(label: "kura.pack-finalizer")
     private let group = DispatchGroup()
@@ -34,8 +36,10 @@ final class PackWriter {
     /// Bytes written to packs so far, trailers included.
     private(set) var bytesWritten: UInt64 = 0
 
-    init(layout: RepositoryLayout, targetSize: Int) {
+    /// Packs are written in `layout`'s `tmp/` and published into `store`.
+    init(layout: RepositoryLayout, store: ObjectStore, targetSize: Int) {
         self.layout = layout
+        self.store = store
         self.targetSize = targetSize
         staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     }
@@ -126,7 +130,7 @@ final class PackWriter {
                 let id = try Self.hash(packFD, size: packSize, path: temporary)
                 if fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
                 close(packFD)
-                try FileSystem.publish(temporary, as: layout.pack(id))
+                try store.publish(file: temporary, as: RepositoryLayout.packName(id))
                 resultLock.lock()
                 temporaryFiles.remove(temporary)
                 finished.append(FinishedPack(id: id, entries: packEntries, size: packSize))

@@ -1,10 +1,12 @@
 import Foundation
 
-/// A Kura repository on a local filesystem: its config, packs, index files, snapshot records and
-/// locks, plus the local cache that belongs to it. Every file except a lock is written once,
-/// under its content hash, and never modified (docs/DESIGN.md).
+/// A Kura repository: its config, packs, index files, snapshot records and locks, plus the local
+/// cache that belongs to it. Every object except a lock is written once, under its content hash,
+/// and never modified (docs/DESIGN.md). Objects are read and written through `store`.
 public final class Repository {
     public let layout: RepositoryLayout
+    /// Where the objects live (the storage seam); a folder today.
+    public let store: ObjectStore
     public let config: RepositoryConfig
     /// `<cache root>/<repository id>`: the index cache and materialized snapshot databases.
     public let cacheDirectory: String
@@ -14,6 +16,7 @@ public final class Repository {
 
     private init(layout: RepositoryLayout, config: RepositoryConfig, cacheRoot: String) throws {
         self.layout = layout
+        store = LocalObjectStore(root: layout.root, permissions: layout.permissions)
         self.config = config
         cacheDirectory = cacheRoot + "/" + config.id
         try FileSystem.makeDirectories(cacheDirectory + "/snapshots")
@@ -86,12 +89,12 @@ public final class Repository {
     }
 
     public func listIndexFiles() throws -> [ChunkID] {
-        try FileSystem.list(layout.indexDirectory).compactMap { ChunkID(hex: $0) }
+        try store.list("index").compactMap { ChunkID(hex: $0) }
     }
 
     /// Reads and checks an index file (its name must be the SHA-256 of its bytes).
     public func readIndexFile(_ id: ChunkID) throws -> IndexFile {
-        let bytes = try FileSystem.readFile(layout.index(id), limit: IndexFile.maxFileSize)
+        let bytes = try store.read(RepositoryLayout.indexName(id), limit: IndexFile.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id,
               let index = bytes.withUnsafeBytes({ IndexFile.decode($0) }) else {
             throw KuraError.integrity(.indexFileDamaged(id: id.short))
@@ -102,15 +105,11 @@ public final class Repository {
     /// The index files that index file `id` supersedes, read from its header only. A file whose
     /// header is damaged supersedes nothing (verify and repair report it).
     func supersededBy(_ id: ChunkID) throws -> [ChunkID] {
-        let path = layout.index(id)
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw KuraError.posix("cannot open", path) }
-        defer { Glibc.close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
-        let ids = try? IndexFile.supersedes(fileSize: Int(info.st_size)) { offset, count -> [UInt8] in
+        let name = RepositoryLayout.indexName(id)
+        guard let size = try store.size(of: name) else { throw KuraError.io(operation: "cannot open", path: layout.root + "/" + name, errno: ENOENT) }
+        let ids = try? IndexFile.supersedes(fileSize: Int(size)) { offset, count -> [UInt8] in
             var bytes = [UInt8](repeating: 0, count: count)
-            try bytes.withUnsafeMutableBytes { try FileSystem.readFully(fd, into: $0, at: Int64(offset), path: path) }
+            try bytes.withUnsafeMutableBytes { try store.read(name, at: Int64(offset), into: $0) }
             return bytes
         }
         return ids.flatMap { $0 } ?? []
@@ -121,8 +120,7 @@ public final class Repository {
     public func writeIndexFile(_ index: IndexFile) throws -> (id: ChunkID, size: Int) {
         let bytes = index.encoded()
         let id = SHA256Hasher.hash(bytes)
-        try FileSystem.writeAtomically(bytes, to: layout.index(id), temporaryDirectory: layout.tmpDirectory,
-                                       mode: layout.permissions.file)
+        try store.write(bytes, as: RepositoryLayout.indexName(id))
         try self.index().add(index, id: id)
         return (id, bytes.count)
     }
@@ -132,7 +130,7 @@ public final class Repository {
     /// Every snapshot record, oldest first.
     public func snapshots() throws -> [Snapshot] {
         var result: [Snapshot] = []
-        for name in try FileSystem.list(layout.snapshotsDirectory) {
+        for name in try store.list("snapshots") {
             guard let id = ChunkID(hex: name) else { continue }
             result.append(try readSnapshot(id))
         }
@@ -140,7 +138,7 @@ public final class Repository {
     }
 
     public func readSnapshot(_ id: ChunkID) throws -> Snapshot {
-        let bytes = try FileSystem.readFile(layout.snapshot(id), limit: SnapshotRecord.maxFileSize)
+        let bytes = try store.read(RepositoryLayout.snapshotName(id), limit: SnapshotRecord.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id else {
             throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "does not match its name"))
         }
@@ -155,8 +153,7 @@ public final class Repository {
     func writeSnapshot(_ record: SnapshotRecord) throws -> Snapshot {
         let bytes = try [UInt8](JSONEncoder.kura.encode(record))
         let id = SHA256Hasher.hash(bytes)
-        try FileSystem.writeAtomically(bytes, to: layout.snapshot(id), temporaryDirectory: layout.tmpDirectory,
-                                       mode: layout.permissions.file)
+        try store.write(bytes, as: RepositoryLayout.snapshotName(id))
         return Snapshot(id: id, record: record)
     }
 
@@ -169,24 +166,21 @@ public final class Repository {
 
     public func listPacks() throws -> [ChunkID] {
         var packs: [ChunkID] = []
-        for folder in try FileSystem.list(layout.dataDirectory) {
-            packs += try FileSystem.list(layout.dataDirectory + "/" + folder).compactMap { ChunkID(hex: $0) }
+        for folder in try store.list("data") {
+            packs += try store.list("data/" + folder).compactMap { ChunkID(hex: $0) }
         }
         return packs
     }
 
     /// Reads and checks a pack's trailer; also returns the pack's size.
     public func readPackTrailer(_ id: ChunkID) throws -> (entries: [PackEntry], size: UInt64) {
-        let path = layout.pack(id)
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw KuraError.integrity(.packMissing(pack: id.short)) }
-            throw KuraError.posix("cannot open pack", path)
+        let name = RepositoryLayout.packName(id)
+        guard let size = try store.size(of: name).map(UInt64.init) else { throw KuraError.integrity(.packMissing(pack: id.short)) }
+        let entries = try PackFormat.trailer(packSize: size, name: id.short) { offset, count in
+            var bytes = [UInt8](repeating: 0, count: count)
+            try bytes.withUnsafeMutableBytes { try store.read(name, at: offset, into: $0) }
+            return bytes
         }
-        defer { Glibc.close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw KuraError.posix("cannot stat", path) }
-        let size = UInt64(info.st_size)
-        return (try PackFormat.readTrailer(fd: fd, size: size, path: path, name: id.short), size)
+        return (entries, size)
     }
 }

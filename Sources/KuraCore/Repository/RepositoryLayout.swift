@@ -18,11 +18,19 @@ public struct RepositoryLayout: Sendable {
     /// Temp files; a file here is never referenced and may be removed when no process runs.
     public var tmpDirectory: String { root + "/tmp" }
 
+    /// The full path of a pack (`data/<first two hex digits>/<pack id>`).
+    public func pack(_ id: ChunkID) -> String { root + "/" + Self.packName(id) }
+
+    // Object names, relative to the root: what the `ObjectStore` is asked for.
+
     /// `data/<first two hex digits>/<pack id>`.
-    public func pack(_ id: ChunkID) -> String {
+    public static func packName(_ id: ChunkID) -> String {
         let hex = id.hex
-        return dataDirectory + "/" + hex.prefix(2) + "/" + hex
+        return "data/" + hex.prefix(2) + "/" + hex
     }
+    public static func indexName(_ id: ChunkID) -> String { "index/" + id.hex }
+    public static func snapshotName(_ id: ChunkID) -> String { "snapshots/" + id.hex }
+    public static func verificationName(_ id: ChunkID) -> String { "verifications/" + id.hex }
 
     public func index(_ id: ChunkID) -> String { indexDirectory + "/" + id.hex }
     public func snapshot(_ id: ChunkID) -> String { snapshotsDirectory + "/" + id.hex }

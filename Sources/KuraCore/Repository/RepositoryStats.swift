@@ -32,10 +32,7 @@ extension Repository {
         let snapshots = try self.snapshots()
         let packs = try listPacks()
         var packBytes: Int64 = 0
-        for pack in packs {
-            var info = stat()
-            if lstat(layout.pack(pack), &info) == 0 { packBytes += Int64(info.st_size) }
-        }
+        for pack in packs { packBytes += try store.size(of: RepositoryLayout.packName(pack)) ?? 0 }
         let totals = try index().totals()
         return RepositoryStats(snapshots: snapshots.count, packs: packs.count, packBytes: packBytes, chunks: totals.chunks,
                                uniquePlainBytes: totals.plain, uniqueStoredBytes: totals.stored,

@@ -20,26 +20,21 @@ public struct VerificationRecord: Codable, Equatable, Sendable {
 }
 
 extension Repository {
-    var verificationsDirectory: String { layout.root + "/verifications" }
-
     /// Stores a verification record (a new file; the folder is created on first use).
     @discardableResult
     public func writeVerification(_ record: VerificationRecord) throws -> ChunkID {
         let bytes = try [UInt8](JSONEncoder.kura.encode(record))
         let id = SHA256Hasher.hash(bytes)
-        try FileSystem.makeDirectory(verificationsDirectory, mode: layout.permissions.directory)
-        try FileSystem.writeAtomically(bytes, to: verificationsDirectory + "/" + id.hex, temporaryDirectory: layout.tmpDirectory,
-                                       mode: layout.permissions.file)
+        try store.write(bytes, as: RepositoryLayout.verificationName(id))
         return id
     }
 
     /// Every readable verification record with its id, oldest first. Unreadable ones are skipped
     /// (`verify` does not depend on them).
     public func verifications() throws -> [(id: ChunkID, record: VerificationRecord)] {
-        guard FileSystem.isDirectory(verificationsDirectory) else { return [] }
         var records: [(id: ChunkID, record: VerificationRecord)] = []
-        for name in try FileSystem.list(verificationsDirectory) {
-            guard let id = ChunkID(hex: name), let bytes = try? FileSystem.readFile(verificationsDirectory + "/" + name, limit: SnapshotRecord.maxFileSize),
+        for name in try store.list("verifications") {
+            guard let id = ChunkID(hex: name), let bytes = try? store.read(RepositoryLayout.verificationName(id), limit: SnapshotRecord.maxFileSize),
                   SHA256Hasher.hash(bytes) == id,
                   let record = try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes)) else { continue }
             records.append((id, record))
@@ -57,7 +52,6 @@ extension Repository {
     /// Deletes the verification records of `snapshots` (forget, under the exclusive lock).
     func forgetVerifications(of snapshots: [Snapshot]) throws {
         let ids = Set(snapshots.map(\.id.hex))
-        try FileSystem.delete(try verifications().filter { ids.contains($0.record.snapshot) }
-            .map { verificationsDirectory + "/" + $0.id.hex })
+        try store.delete(try verifications().filter { ids.contains($0.record.snapshot) }.map { RepositoryLayout.verificationName($0.id) })
     }
 }

@@ -119,7 +119,7 @@ public final class Restorer {
                              progress: ProgressCounter?) throws {
         guard !entries.isEmpty else { return }
         let locations = try repository.index().locations(entries.flatMap(\.chunks))
-        let chunkReader = ChunkReader(layout: repository.layout)
+        let chunkReader = ChunkReader(store: repository.store)
         let lock = NSLock()
         var failed: [UnreadablePath] = []
         var files = 0, symlinks = 0
@@ -163,7 +163,7 @@ extension Restorer {
         let reader = try repository.openSnapshot(snapshot)
         guard let entry = try reader.entry(path) else { throw KuraError.pathNotInSnapshot(path: path, snapshot: snapshot.id.short) }
         guard entry.kind == .file else { throw KuraError.notAFile(path: path, kind: entry.kind) }
-        let content = FileContentReader(reader: ChunkReader(layout: repository.layout), locations: try repository.index().locations(entry.chunks))
+        let content = FileContentReader(reader: ChunkReader(store: repository.store), locations: try repository.index().locations(entry.chunks))
         try content.forEachChunk(of: entry) { bytes in try FileSystem.writeFully(fd, bytes, path: "standard output") }
     }
 }

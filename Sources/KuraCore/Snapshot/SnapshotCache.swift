@@ -36,26 +36,11 @@ extension Repository {
             guard let id = ChunkID(hex: hex) else { throw KuraError.integrity(.snapshotDatabaseDamaged(name: "of snapshot \(snapshot.id.short)", reason: "invalid tree chunk id")) }
             return id
         }
-        let locations = try index().locations(chunks)
         let fd = try FileSystem.createFile(path)
         defer { Glibc.close(fd) }
-        let reader = ChunkReader(layout: layout)
-        let decompressor = ChunkDecompressor()
-        var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        defer { scratch.deallocate() }
-        var written: Int64 = 0
-        for chunk in chunks {
-            guard let location = locations[chunk] else {
-                throw KuraError.integrity(.chunkNotIndexed(chunk: chunk.short, path: "the database of snapshot \(snapshot.id.short)"))
-            }
-            let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(location.entry.plainLength), alignment: 64)
-            defer { plain.deallocate() }
-            try reader.read(location, into: plain, scratch: &scratch, decompressor: decompressor)
-            try FileSystem.writeFully(fd, UnsafeRawBufferPointer(plain), path: path)
-            written += Int64(plain.count)
-        }
-        guard written == snapshot.record.tree.size else {
-            throw KuraError.integrity(.sizeMismatch(path: "the database of snapshot \(snapshot.id.short)", actual: Int64(written), expected: Int64(snapshot.record.tree.size)))
+        let content = FileContentReader(reader: ChunkReader(store: store), locations: try index().locations(chunks))
+        try content.forEachChunk(chunks, size: Int64(snapshot.record.tree.size), of: "the database of snapshot \(snapshot.id.short)") {
+            try FileSystem.writeFully(fd, $0, path: path)
         }
     }
 

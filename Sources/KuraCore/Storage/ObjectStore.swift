@@ -29,8 +29,3 @@ public protocol ObjectStore: AnyObject, Sendable {
     /// Deletes objects, each durably; a missing one is not an error.
     func delete(_ names: [String]) throws
 }
-
-extension ObjectStore {
-    /// The object name of a pack: `data/<first 2 hex>/<id>`.
-    static func packName(_ id: ChunkID) -> String { "data/" + String(id.hex.prefix(2)) + "/" + id.hex }
-}

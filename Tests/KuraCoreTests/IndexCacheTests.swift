@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import KuraCore
+import KuraTestSupport
+
+/// The local index cache on its own: lookups, totals, supersession, damaged index files.
+@Suite struct IndexCacheTests {
+    func packIndex(_ seed: UInt64, chunks: Int) -> IndexFile.PackIndex {
+        let pack = SHA256Hasher.hash(randomBytes(32, seed: seed))
+        let entries = (0..<chunks).map { index in
+            PackEntry(chunk: SHA256Hasher.hash(randomBytes(16, seed: seed * 1000 + UInt64(index))), offset: UInt64(8 + index * 100),
+                      storedLength: 100, plainLength: 250, codec: .zstd)
+        }
+        return IndexFile.PackIndex(pack: pack, entries: entries)
+    }
+
+    @Test func lookupsTotalsAndSupersession() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let (a, b, c) = (packIndex(1, chunks: 3), packIndex(2, chunks: 2), packIndex(3, chunks: 4))
+        let first = try repository.writeIndexFile(IndexFile(packs: [a, b])).id
+        let cache = try IndexCache(path: scratch.sub("other-cache.sqlite"))
+        try cache.synchronize(with: repository)
+        let locations = try cache.locations(a.entries.map(\.chunk) + [SHA256Hasher.hash([0])])
+        #expect(locations.count == 3 && locations[a.entries[1].chunk]?.pack == a.pack)
+        #expect(locations[a.entries[1].chunk]?.entry == a.entries[1])
+        #expect(try cache.contained(b.entries.map(\.chunk) + c.entries.map(\.chunk)) == Set(b.entries.map(\.chunk)))
+        #expect(try cache.entries(inPack: b.pack) == b.entries)
+        let totals = try cache.totals()
+        #expect((totals.chunks, totals.stored, totals.plain, totals.packs) == (5, 500, 1250, 2))
+
+        // A new index file that supersedes the first (as prune writes): the cache follows.
+        _ = try repository.writeIndexFile(IndexFile(supersedes: [first], packs: [c]))
+        try FileManager.default.removeItem(atPath: repository.layout.root + "/" + RepositoryLayout.indexName(first))
+        try cache.synchronize(with: repository)
+        #expect(try cache.packs() == [c.pack])
+        #expect(try cache.contained(a.entries.map(\.chunk)).isEmpty)
+    }
+
+    @Test func aDamagedIndexFileIsLeftOutAndNamed() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let good = try repository.writeIndexFile(IndexFile(packs: [packIndex(4, chunks: 2)])).id
+        let bad = try repository.writeIndexFile(IndexFile(packs: [packIndex(5, chunks: 2)])).id
+        let path = repository.layout.root + "/" + RepositoryLayout.indexName(bad)
+        var bytes = try read(path)
+        bytes[bytes.count / 2] ^= 0xff
+        try write(bytes, to: path)
+        #expect(kuraError { _ = try repository.readIndexFile(bad) } == .integrity(.indexFileDamaged(id: bad.short)))
+        let cache = try IndexCache(path: scratch.sub("fresh.sqlite"))
+        try cache.synchronize(with: repository)
+        #expect(cache.damagedIndexFiles == [bad])
+        #expect(try cache.totals().chunks == 2)
+        _ = good
+    }
+}

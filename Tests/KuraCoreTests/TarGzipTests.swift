@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+@testable import KuraCore
+import KuraTestSupport
+
+/// The archive's gzip writer and reader and the tar reader on their own, against GNU tar and gzip.
+@Suite struct TarGzipTests {
+    @Test func gzipWriterOutputIsReadByGzipAndByGzipReader() throws {
+        let scratch = Scratch()
+        let text = Array(String(repeating: "reçu de paiement 2026, ", count: 200_000).utf8)
+        let noise = randomBytes(3 << 20, seed: 11)
+        var output: [UInt8] = []
+        let writer = try GzipWriter(level: 2) { output.append(contentsOf: $0) }
+        // Compressible and incompressible (deflate stored blocks) segments, interleaved.
+        try writer.write(text)
+        try writer.write(noise, compressible: false)
+        try writer.write(Array(text.prefix(1000)))
+        try writer.finish()
+        let expected = text + noise + Array(text.prefix(1000))
+        #expect(output.count < expected.count && output.count > noise.count, "text shrinks, noise does not: \(output.count)")
+        let path = scratch.sub("out.gz")
+        try write(output, to: path)
+        // GNU gzip agrees...
+        let gunzip = try Subprocess.run("/usr/bin/env", ["sh", "-c", "gzip -dc '\(path)' | sha256sum"])
+        #expect(gunzip.stdout.hasPrefix(SHA256Hasher.hash(expected).hex), "\(gunzip.stdout) \(gunzip.stderr)")
+        // ...and so does Kura's reader.
+        let reader = try GzipReader(path: path)
+        var read: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 100_000)
+        while true {
+            let got = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if got == 0 { break }
+            read += buffer[0..<got]
+        }
+        #expect(read == expected)
+    }
+
+    @Test func tarReaderReadsWhatGnuTarWrites() throws {
+        let scratch = Scratch()
+        let root = scratch.sub("tree")
+        let longName = "media/" + String(repeating: "dossier-très-long/", count: 8) + "reçu.pdf"
+        try write(randomBytes(70_000, seed: 4), to: root + "/" + longName)
+        try write(Array("photo".utf8), to: root + "/media/photo.jpg")
+        try FileManager.default.createSymbolicLink(atPath: root + "/media/latest.jpg", withDestinationPath: "photo.jpg")
+        chmod(root + "/media/photo.jpg", 0o640)
+        let archive = scratch.sub("gnu.tar.gz")
+        let tar = try Subprocess.run("/usr/bin/env", ["tar", "-czf", archive, "-C", root, "--sort=name", "media"])
+        #expect(tar.status == 0, "\(tar.stderr)")
+        var members: [String: TarMember] = [:]
+        var contents: [String: [UInt8]] = [:]
+        try TarReader(path: archive).forEachMember { member, content in
+            members[member.path] = member
+            var bytes: [UInt8] = []
+            try content { bytes += $0 }
+            contents[member.path] = bytes
+        }
+        #expect(members[longName]?.kind == .file && members[longName]?.size == 70_000)
+        #expect(contents[longName] == randomBytes(70_000, seed: 4))
+        #expect(members["media/photo.jpg"]?.mode == 0o640)
+        #expect(members["media/latest.jpg"]?.kind == .symlink(target: "photo.jpg"))
+        #expect(members["media"]?.kind == .directory)
+
+        // Cut short: a typed refusal, not a partial listing.
+        let bytes = try read(archive)
+        let cut = scratch.sub("cut.tar.gz")
+        try write(Array(bytes.prefix(bytes.count - 40)), to: cut)
+        let error = kuraError { try TarReader(path: cut).forEachMember { _, content in try content { _ in } } }
+        #expect(error == .integrity(.archive(path: cut, .gzipTruncated)), "\(String(describing: error))")
+    }
+}
