@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -18,14 +19,20 @@ import time
 GiB = 1 << 30
 
 
-def sh(command, env=None, check=True, quiet=True):
-    return subprocess.run(command, shell=True, env=env, check=check,
+q = shlex.quote
+
+
+def sh(argv, env=None, check=True, quiet=True):
+    """Runs a program (an argument list: no shell, so no path is ever split or expanded)."""
+    return subprocess.run(argv, env=env, check=check,
                           stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE, text=True)
 
 
 def timed(command, env=None):
-    """Runs a shell command under /usr/bin/time -v: {wall, cpu, rss_mb}."""
-    out = subprocess.run(["/usr/bin/time", "-v", "bash", "-c", command], env=env, capture_output=True, text=True)
+    """Runs a command under /usr/bin/time -v: {wall, cpu, rss_mb}. An argument list runs as is; a
+    string (a pipeline, `cd … &&`) runs in bash, every path in it quoted with q()."""
+    argv = command if isinstance(command, list) else ["bash", "-c", command]
+    out = subprocess.run(["/usr/bin/time", "-v"] + argv, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"failed ({out.returncode}): {command}\n{out.stderr[-2000:]}")
     fields = {}
@@ -67,7 +74,7 @@ class Site:
         self.uploads = []
 
     def sql(self, statement):
-        sh(f"{self.psql} '{self.url}' -c \"{statement}\"")
+        sh(shlex.split(self.psql) + [self.url, "-c", statement])
 
     def write(self, path, data):
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -137,7 +144,8 @@ class Site:
         """pg_dump for restic and borg (Kura runs its own inside its backup); timed, so that each
         tool's nightly job — dump + backup — can be compared."""
         self.dump_runs = getattr(self, "dump_runs", [])
-        self.dump_runs.append(timed(f"{os.path.dirname(self.psql.split()[0])}/pg_dump -Fc -Z0 -f '{self.dump}' '{self.url}'"))
+        pg_dump = os.path.join(os.path.dirname(shlex.split(self.psql)[0]), "pg_dump")
+        self.dump_runs.append(timed([pg_dump, "-Fc", "-Z0", "-f", self.dump, self.url]))
 
 
 def main():
@@ -163,13 +171,15 @@ def main():
                BORG_RELOCATED_REPO_ACCESS_IS_OK="yes", BORG_CACHE_DIR=f"{work}/borg-cache", RESTIC_CACHE_DIR=f"{work}/restic-cache")
     kura, media, siteroot = args.kura, site.media, os.path.join(work, "site")
     tools = {
-        "kura": {"init": f"{kura} init",
-                 "backup": f"{kura} backup --media {media} --database '{args.url}' --tag bench",
+        "kura": {"init": [kura, "init"],
+                 "backup": [kura, "backup", "--media", media, "--database", args.url, "--tag", "bench"],
                  "size": f"{work}/kura"},
-        "restic": {"init": "restic init -q", "backup": f"restic backup -q {siteroot}", "size": f"{work}/restic"},
-        "borg": {"init": "borg init -e none", "backup": f"borg create --compression zstd,3 ::{{now:%Y%m%d%H%M%S%f}} {siteroot}",
+        "restic": {"init": ["restic", "init", "-q"], "backup": ["restic", "backup", "-q", siteroot], "size": f"{work}/restic"},
+        "borg": {"init": ["borg", "init", "-e", "none"],
+                 "backup": ["borg", "create", "--compression", "zstd,3", "::{now:%Y%m%d%H%M%S%f}", siteroot],
                  "size": f"{work}/borg"},
-        "borg-lz4": {"init": "borg init -e none", "backup": f"borg create --compression lz4 ::{{now:%Y%m%d%H%M%S%f}} {siteroot}",
+        "borg-lz4": {"init": ["borg", "init", "-e", "none"],
+                     "backup": ["borg", "create", "--compression", "lz4", "::{now:%Y%m%d%H%M%S%f}", siteroot],
                      "size": f"{work}/borg-lz4"},
     }
     results = {name: {"nights": []} for name in tools}
@@ -200,26 +210,29 @@ def main():
     one = sorted(p for p in site.uploads if os.path.exists(p) and "/payment_receipts/" in p)[0]
     relative = os.path.relpath(one, os.path.dirname(media))   # media/…
     absolute_in_site = os.path.join(siteroot, relative)
+    w = lambda name: q(f"{work}/{name}")  # a quoted path in the work folder
+    k, last_borg = q(kura), "$(borg list --last 1 --short)"
     steps = {
         "kura": {
-            "full_restore": f"rm -rf {work}/out-kura && {kura} restore latest --target {work}/out-kura",
-            "one_file_restore": f"rm -rf {work}/one-kura && {kura} restore latest --target {work}/one-kura --include /{relative}",
-            "one_file_cat": f"{kura} cat latest {relative} > {work}/one-kura.cat",
-            "export": f"rm -rf {work}/exp && {kura} export latest --output {work}/exp",
-            "export_level6": f"rm -rf {work}/exp6 && {kura} export latest --output {work}/exp6 --level 6",
-            "verify_read_data": f"{kura} verify --read-data",
+            "full_restore": f"rm -rf {w('out-kura')} && {k} restore latest --target {w('out-kura')}",
+            "one_file_restore": f"rm -rf {w('one-kura')} && {k} restore latest --target {w('one-kura')} --include {q('/' + relative)}",
+            "one_file_cat": f"{k} cat latest {q(relative)} > {w('one-kura.cat')}",
+            "export": f"rm -rf {w('exp')} && {k} export latest --output {w('exp')}",
+            "export_level6": f"rm -rf {w('exp6')} && {k} export latest --output {w('exp6')} --level 6",
+            "verify_read_data": [kura, "verify", "--read-data"],
         },
         "restic": {
-            "full_restore": f"rm -rf {work}/out-restic && restic restore -q latest --target {work}/out-restic",
-            "one_file_restore": f"rm -rf {work}/one-restic && restic restore -q latest --target {work}/one-restic --include {absolute_in_site}",
-            "export": f"restic dump -q latest {siteroot} | gzip > {work}/restic.tar.gz",
-            "verify_read_data": "restic check -q --read-data",
+            "full_restore": f"rm -rf {w('out-restic')} && restic restore -q latest --target {w('out-restic')}",
+            "one_file_restore": f"rm -rf {w('one-restic')} && restic restore -q latest --target {w('one-restic')} --include {q(absolute_in_site)}",
+            "export": f"restic dump -q latest {q(siteroot)} | gzip > {w('restic.tar.gz')}",
+            "verify_read_data": ["restic", "check", "-q", "--read-data"],
         },
         "borg": {
-            "full_restore": f"rm -rf {work}/out-borg && mkdir {work}/out-borg && cd {work}/out-borg && borg extract ::$(borg list --last 1 --short)",
-            "one_file_restore": f"rm -rf {work}/one-borg && mkdir {work}/one-borg && cd {work}/one-borg && borg extract ::$(borg list --last 1 --short) {absolute_in_site.lstrip('/')}",
-            "export": f"borg export-tar ::$(borg list --last 1 --short) {work}/borg.tar.gz",
-            "verify_read_data": "borg check --verify-data",
+            "full_restore": f"rm -rf {w('out-borg')} && mkdir {w('out-borg')} && cd {w('out-borg')} && borg extract ::{last_borg}",
+            "one_file_restore": f"rm -rf {w('one-borg')} && mkdir {w('one-borg')} && cd {w('one-borg')} && "
+                                f"borg extract ::{last_borg} {q(absolute_in_site.lstrip('/'))}",
+            "export": f"borg export-tar ::{last_borg} {w('borg.tar.gz')}",
+            "verify_read_data": ["borg", "check", "--verify-data"],
         },
     }
     for name, commands in steps.items():
@@ -227,21 +240,21 @@ def main():
         for step, command in commands.items():
             short = step.startswith("one_file")
             results[name][step] = median_of(5 if short else 1, command, tool_env)
-    results["tar"] = {"export": timed(f"tar -czf {work}/tar.tar.gz -C {work}/out-kura .")}
-    results["pigz"] = {"export": timed(f"tar -I pigz -cf {work}/pigz.tar.gz -C {work}/out-kura .")}
+    results["tar"] = {"export": timed(["tar", "-czf", f"{work}/tar.tar.gz", "-C", f"{work}/out-kura", "."])}
+    results["pigz"] = {"export": timed(["tar", "-I", "pigz", "-cf", f"{work}/pigz.tar.gz", "-C", f"{work}/out-kura", "."])}
     results["kura"]["export_level6"]["bytes"] = du(f"{work}/exp6")
     for name, path in (("kura", f"{work}/exp"), ("restic", f"{work}/restic.tar.gz"), ("borg", f"{work}/borg.tar.gz"),
                        ("tar", f"{work}/tar.tar.gz"), ("pigz", f"{work}/pigz.tar.gz")):
         results[name]["export"]["bytes"] = du(path) if os.path.isdir(path) else os.path.getsize(path)
     # Correctness: every restore equals the source media.
     checks = {
-        "kura full restore": sh(f"diff -r {media} {work}/out-kura/media", check=False).returncode == 0,
-        "restic full restore": sh(f"diff -r {media} {work}/out-restic{media}", check=False).returncode == 0,
-        "borg full restore": sh(f"diff -r {media} {work}/out-borg{media}", check=False).returncode == 0,
-        "kura one file": sh(f"cmp {one} {work}/one-kura/{relative}", check=False).returncode == 0,
-        "kura cat": sh(f"cmp {one} {work}/one-kura.cat", check=False).returncode == 0,
-        "restic one file": sh(f"cmp {one} {work}/one-restic{absolute_in_site}", check=False).returncode == 0,
-        "borg one file": sh(f"cmp {one} {work}/one-borg{absolute_in_site}", check=False).returncode == 0,
+        "kura full restore": sh(["diff", "-r", media, f"{work}/out-kura/media"], check=False).returncode == 0,
+        "restic full restore": sh(["diff", "-r", media, f"{work}/out-restic{media}"], check=False).returncode == 0,
+        "borg full restore": sh(["diff", "-r", media, f"{work}/out-borg{media}"], check=False).returncode == 0,
+        "kura one file": sh(["cmp", one, f"{work}/one-kura/{relative}"], check=False).returncode == 0,
+        "kura cat": sh(["cmp", one, f"{work}/one-kura.cat"], check=False).returncode == 0,
+        "restic one file": sh(["cmp", one, f"{work}/one-restic{absolute_in_site}"], check=False).returncode == 0,
+        "borg one file": sh(["cmp", one, f"{work}/one-borg{absolute_in_site}"], check=False).returncode == 0,
     }
     results["pg_dump"] = {"runs": site.dump_runs, "wall": statistics.median(r["wall"] for r in site.dump_runs),
                           "rss_mb": max(r["rss_mb"] for r in site.dump_runs)}

@@ -33,12 +33,12 @@ def steps(kura, work, site):
         shutil.rmtree(path, ignore_errors=True)
     env = dict(os.environ, KURA_REPO=repo, KURA_CACHE=os.path.join(work, "cache"))
     shutil.rmtree(env["KURA_CACHE"], ignore_errors=True)
-    timed(f"'{kura}' init", env)
+    timed([kura, "init"], env)
     return {
-        "first backup": timed(f"'{kura}' backup --media '{site.media}' --database 'sqlite://{site.database}'", env),
-        "full restore": timed(f"'{kura}' restore latest --target '{target}'", env),
-        "export": timed(f"'{kura}' export latest --output '{export}'", env),
-        "verify --read-data": timed(f"'{kura}' verify --read-data", env),
+        "first backup": timed([kura, "backup", "--media", site.media, "--database", "sqlite://" + site.database], env),
+        "full restore": timed([kura, "restore", "latest", "--target", target], env),
+        "export": timed([kura, "export", "latest", "--output", export], env),
+        "verify --read-data": timed([kura, "verify", "--read-data"], env),
     }
 
 

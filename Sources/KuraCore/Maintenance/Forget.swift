@@ -10,3 +10,14 @@ extension Repository {
         }
     }
 }
+
+extension Repository {
+    /// What `kura forget` decides, per host and paths: the snapshots `references` name, or else
+    /// (none named) those `policy` does not keep — of `host` only, when given. Reads only; pass
+    /// the removed ones to `forget(_:)`.
+    public func forgetPlan(_ policy: ForgetPolicy, host: String? = nil, naming references: [String] = []) throws -> [ForgetGroup] {
+        let all = try snapshots().filter { host == nil || $0.record.host == host }
+        guard !references.isEmpty else { return policy.apply(to: all) }
+        return ForgetPolicy.naming(Set(try references.map { try resolve($0).id }), in: all)
+    }
+}

@@ -23,22 +23,18 @@ struct FindCommand: RepositoryCommand {
     }
 
     func run() throws {
+        var matches: [Match] = []
         try withRepository { repo in
-            let matcher = pattern
-            var matches: [Match] = []
-            for snapshot in try repo.snapshots() {
-                try repo.openSnapshot(snapshot).forEachEntry { entry in
-                    guard entry.kind != .directory, matcher.matches(entry.path) else { return }
-                    let match = Match(snapshot: snapshot.id.hex, time: snapshot.record.time, path: entry.path, size: entry.size,
-                                      mtime: Format.mtime(entry.mtimeNanoseconds))
-                    if output.json {
-                        matches.append(match)
-                    } else {
-                        print("\(snapshot.id.short)  \(Format.time(snapshot.record.time))  \(String(entry.size).leftPadded(to: 12))  \(match.mtime)  \(entry.path)")
-                    }
+            try repo.find(pattern) { snapshot, entry in
+                let match = Match(snapshot: snapshot.id.hex, time: snapshot.record.time, path: entry.path, size: entry.size,
+                                  mtime: Format.mtime(entry.mtimeNanoseconds))
+                if output.json {
+                    matches.append(match)
+                } else {
+                    print("\(snapshot.id.short)  \(Format.time(snapshot.record.time))  \(String(entry.size).leftPadded(to: 12))  \(match.mtime)  \(entry.path)")
                 }
             }
-            if output.json { try Terminal.printJSON(matches) }
         }
+        if output.json { try Terminal.printJSON(matches) }
     }
 }

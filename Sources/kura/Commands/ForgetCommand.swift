@@ -71,14 +71,7 @@ struct ForgetCommand: RepositoryCommand {
 
     func run() throws {
         try withRepository { repo in
-            var all = try repo.snapshots()
-            if let host { all = all.filter { $0.record.host == host } }
-            let groups: [ForgetGroup]
-            if snapshots.isEmpty {
-                groups = policy.apply(to: all)
-            } else {
-                groups = ForgetPolicy.naming(Set(try snapshots.map { try repo.resolve($0).id }), in: all)
-            }
+            let groups = try repo.forgetPlan(policy, host: host, naming: snapshots)
             let removed = groups.flatMap(\.removed).map(\.snapshot)
             if !dryRun { try repo.forget(removed) }
             var pruneReport: PruneReport?
