@@ -42,6 +42,21 @@ import KuraTestSupport
         #expect(try repository.stats().packBytes < archiveBytes / 2)
     }
 
+    /// An export of Kura's own carries its tables' row counts; the imported snapshot keeps them,
+    /// so that restoring it checks them.
+    @Test func anExportImportsWithItsRowCounts() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let db = scratch.sub("site/db.sqlite3")
+        try FileManager.default.createDirectory(atPath: scratch.sub("site"), withIntermediateDirectories: true)
+        #expect(try makeSQLiteDatabase(db))
+        let snapshot = try Archiver(repository: repository).backup(BackupOptions(media: nil, database: try DatabaseURL("sqlite://" + db))).snapshot
+        let archive = try #require(try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("exports"))).archivePath)
+        let other = try Repository.initialize(at: scratch.sub("other"), cacheRoot: scratch.sub("other-cache"))
+        let imported = try ArchiveImporter(repository: other).importArchive(archive).snapshot
+        #expect(try other.openSnapshot(imported).databaseTables().map { "\($0.qualifiedName) \($0.rows)" } == ["t 100"])
+    }
+
     @Test func namesAreParsed() {
         #expect(ArchiveImporter.parseName("backup_complet_my_site_20251124_230501.tar.gz")! == ("my_site", "20251124_230501"))
         #expect(ArchiveImporter.parseName("backup.tar.gz") == nil)

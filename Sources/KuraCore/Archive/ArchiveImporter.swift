@@ -10,25 +10,25 @@ public final class ArchiveImporter {
     public init(repository: Repository) { self.repository = repository }
 
     public func importArchive(_ path: String, tags: [String] = [], cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
-        let archive = ArchiveFile(path: path)
-        var notices: [String] = []
-        if try archive.checkHash() == .missingManifest {
-            notices.append("no \(FileSystem.name(of: archive.manifestPath)) beside the archive: its hash was not checked; time taken from the file name")
+        let source = ArchiveRestorer(path: path)
+        let notices = try source.check(force: true).map { _ in
+            "no \(FileSystem.name(of: source.archive.manifestPath)) beside the archive: its hash was not checked; time taken from the file name"
         }
-        let members = try archive.scan()
+        let members = try source.members()
         guard let (database, stamp) = Self.parseName(FileSystem.name(of: path)) else {
             throw KuraError.invalidArgument("\(FileSystem.name(of: path)) is not named backup_complet_<db>_<YYYYMMDD_HHMMSS>.tar.gz")
         }
         guard let time = Self.time(fromCompact: stamp) else { throw KuraError.invalidArgument("bad timestamp \(stamp) in \(path)") }
         let work = repository.layout.tmpDirectory + "/import-" + FileSystem.randomName()
         defer { try? FileManager.default.removeItem(atPath: work) }
-        _ = try ArchiveRestorer(path: path).restoreTree(RestoreOptions(target: work, force: true))
+        _ = try source.restoreTree(RestoreOptions(target: work, force: true))
         var dump: DatabaseDump?
         if let member = ArchiveFile.dumpMember(members) {
             let engine: DatabaseEngine = member.path.hasSuffix(".sqlite3") ? .sqlite : .postgresql
             let name = String(member.path.dropFirst("database_".count).prefix { $0 != "." })
             dump = DatabaseDump(engine: engine, name: name.isEmpty ? database : name, file: work + "/" + member.path, serverVersion: "",
-                                toolVersion: "imported from \(FileSystem.name(of: path))", tables: [], locator: "import:\(database)")
+                                toolVersion: "imported from \(FileSystem.name(of: path))", tables: try source.recordedTables() ?? [],
+                                locator: "import:\(database)")
         }
         let media = FileSystem.isDirectory(work + "/media") ? work + "/media" : nil
         guard dump != nil || media != nil else { throw KuraError.integrity(.archive(path: path, .nothingInside)) }
