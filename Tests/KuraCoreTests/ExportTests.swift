@@ -91,6 +91,24 @@ import KuraTestSupport
         #expect(try FileSystem.list(scratch.sub("a")).count == 2)
     }
 
+    /// `--include` works on archives as on snapshots (the same `RestoreOptions.place`).
+    @Test func archiveRestoreSelectsWithPatterns() throws {
+        let scratch = Scratch()
+        let (repository, snapshot, _) = try site(scratch)
+        let archive = try #require(try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub("export"))).archivePath)
+        let target = scratch.sub("receipts")
+        let result = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive),
+                                                               SiteRestoreOptions(target: target, include: [try PathPattern("*.pdf")]))
+        #expect(result.tree?.files == 2)
+        #expect(FileManager.default.fileExists(atPath: target + "/media/payment_receipts/2025/reçu été.pdf"))
+        #expect(!FileManager.default.fileExists(atPath: target + "/media/profile_photos"))
+        let none = kuraError {
+            _ = try SiteRestorer(repository: nil).restore(ArchiveRestorer(path: archive),
+                                                          SiteRestoreOptions(target: scratch.sub("none"), include: [try PathPattern("*.docx")]))
+        }
+        #expect(none == .pathNotInSnapshot(path: "*.docx", snapshot: archive))
+    }
+
     /// The JSON carries every table's row count, so that a restore from the archive (and its
     /// restore test) checks them as a snapshot restore does; a count that disagrees is a typed
     /// integrity error; an older archive without counts restores with a warning.

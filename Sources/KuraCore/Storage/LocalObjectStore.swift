@@ -48,6 +48,8 @@ public final class LocalObjectStore: ObjectStore, @unchecked Sendable {
     }
 
     public func write(_ bytes: [UInt8], as name: String) throws {
+        // A folder a repository of an earlier version may lack (verifications/) is made on first use.
+        try FileSystem.makeDirectory(FileSystem.parent(of: path(name)), mode: permissions.directory)
         try FileSystem.writeAtomically(bytes, to: path(name), temporaryDirectory: root + "/tmp", mode: permissions.file)
     }
 
