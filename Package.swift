@@ -19,10 +19,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CKuraSystem"),
+        // libcurl for S3 (SigV4 signing by CURLOPT_AWS_SIGV4); a C shim, as Swift cannot call
+        // libcurl's variadic setopt/getinfo.
+        .target(name: "CKuraCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(
             name: "KuraCore",
             dependencies: [
-                "CZstd", "CCrypto", "CZlib", "CKuraSystem", "CPostgres",
+                "CZstd", "CCrypto", "CZlib", "CKuraSystem", "CPostgres", "CKuraCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             // Each stage folder opens with a README.md: how it fits the data flow.

@@ -1,7 +1,7 @@
 # Sourced by tools/*: installs the Debian packages Kura builds against and builds it (release).
 kura_install_packages() {
     local need=()
-    for pkg in libsqlite3-dev libpq-dev zlib1g-dev libssl-dev libzstd-dev pkg-config "$@"; do
+    for pkg in libsqlite3-dev libpq-dev zlib1g-dev libssl-dev libzstd-dev libcurl4-openssl-dev pkg-config "$@"; do
         dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
     done
     if [ ${#need[@]} -gt 0 ]; then

@@ -61,6 +61,10 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case scratchNotEmpty(database: String, objects: Int)
     /// A restore test cannot tell which server to use for its scratch database. Exit 1.
     case unknownServer(source: String)
+    /// Object storage answered a request with an error status. Exit 1.
+    case storage(location: String, object: String, status: Int, code: String?)
+    /// Object storage could not be reached (DNS, connection, TLS, timeout). Exit 1.
+    case storageUnreachable(location: String, reason: String)
     /// The repository uses a format this version does not read. Exit 1.
     case unsupportedFormat(String)
     /// A database could not be reached, dumped or restored. Exit 1.
@@ -143,6 +147,13 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
             return "scratch database \(database) holds \(objects) object(s): name a new database with --scratch-database"
         case .unknownServer(let source):
             return "\(source) does not say which server it came from: give --scratch-database URL"
+        case .storage(let location, let object, let status, let code):
+            let what = code.map { " \($0)" } ?? ""
+            let hint = status == 403 ? ": check the credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE) and their rights on the bucket"
+                : status == 404 ? ": check the bucket name" : ""
+            return "\(location): \(object): HTTP \(status)\(what)\(hint)"
+        case .storageUnreachable(let location, let reason):
+            return "cannot reach \(location): \(reason): check the endpoint and the network"
         case .unsupportedFormat(let message):
             return "unsupported repository format: \(message)"
         case .database(let failure):
