@@ -253,11 +253,13 @@ public final class RestoreTester {
             let hasher = SHA256Hasher()
             var copy = entry
             copy.path = "sample"
+            let restored: ChunkID
             do {
                 try writer.write(copy) { sink in
                     try withoutActuallyEscaping(sink) { sink in try content { hasher.update($0); try sink($0) } }
                 }
-                if try SHA256Hasher.hash(file: folder + "/sample") != hasher.finalize() {
+                restored = try SHA256Hasher.hash(file: folder + "/sample")
+                if restored != hasher.finalize() {
                     damaged.append("\(entry.path): the restored copy does not match the snapshot")
                 }
             } catch {
@@ -270,7 +272,7 @@ public final class RestoreTester {
                 guard stat(path, &info) == 0, Int64(info.st_size) == entry.size,
                       Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec) == entry.mtimeNanoseconds else { return }
                 liveCompared += 1
-                if (try? SHA256Hasher.hash(file: path)) != (try? SHA256Hasher.hash(file: folder + "/sample")) { rotten.append(entry.path) }
+                if (try? SHA256Hasher.hash(file: path)) != restored { rotten.append(entry.path) }
             }
         }
         let percent = String(format: "%g%%", options.mediaSample * 100)

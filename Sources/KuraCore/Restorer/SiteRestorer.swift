@@ -123,18 +123,18 @@ public final class SiteRestorer {
 
     /// Throws `wouldOverwrite` / `databaseNotEmpty` unless `force`; says what will be replaced.
     private func refuseUnconfirmed(_ source: RestoreSource, _ options: SiteRestoreOptions) throws -> (media: Bool, database: Bool) {
-        let replacesMedia = try options.mediaOptions.map { try !source.conflicts($0).isEmpty } ?? false
+        let mediaConflicts = try options.mediaOptions.map { try source.conflicts($0) } ?? []
         let databaseObjects = try options.database.map { try Self.databaseObjects($0) ?? 0 } ?? 0
         if !options.force {
-            for tree in [options.treeOptions, options.mediaOptions].compactMap({ $0 }) {
-                let existing = try source.conflicts(tree)
-                if !existing.isEmpty { throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: tree.target) }
+            let trees = [try options.treeOptions.map { ($0, try source.conflicts($0)) }, options.mediaOptions.map { ($0, mediaConflicts) }]
+            for case let (tree, existing)? in trees where !existing.isEmpty {
+                throw KuraError.wouldOverwrite(count: existing.count, examples: existing, target: tree.target)
             }
             if databaseObjects > 0, let database = options.database {
                 throw KuraError.databaseNotEmpty(database: "\(database)", tables: databaseObjects)
             }
         }
-        return (replacesMedia, databaseObjects > 0)
+        return (!mediaConflicts.isEmpty, databaseObjects > 0)
     }
 
     /// Objects in the target database: nil when it does not exist.
