@@ -99,23 +99,22 @@ public final class ArchiveRestorer: RestoreSource {
         try TarReader(path: archive.path).forEachMember { member, content in
             guard let entry = options.place(member.entry) else { return }
             try cancellation.check()
-            do {
+            // Below a symlink or a file of the target: never followed, reported, the rest restored.
+            let written = try writer.skippingUnsafe(entry, into: &result.failed) {
                 switch entry.kind {
-                case .directory:
-                    try writer.makeDirectory(entry)
-                    result.directories += 1
-                case .symlink:
-                    try writer.write(entry) { _ in }
-                    result.symlinks += 1
-                case .file:
-                    try writer.write(entry, content: content)
-                    result.files += 1
-                    result.bytes += entry.size
-                    progress?.add(files: 1, bytes: entry.size, current: entry.path)
+                case .directory: try writer.makeDirectory(entry)
+                case .symlink: try writer.write(entry) { _ in }
+                case .file: try writer.write(entry, content: content)
                 }
-            } catch KuraError.unsafeTargetPath(let path, let target) {
-                // Below a symlink or a file of the target: never followed, reported, the rest restored.
-                result.failed.append(UnreadablePath(path: entry.path, reason: "\(KuraError.unsafeTargetPath(path: path, target: target))"))
+            }
+            guard written else { return }
+            switch entry.kind {
+            case .directory: result.directories += 1
+            case .symlink: result.symlinks += 1
+            case .file:
+                result.files += 1
+                result.bytes += entry.size
+                progress?.add(files: 1, bytes: entry.size, current: entry.path)
             }
         }
         writer.finish()

@@ -58,6 +58,20 @@ final class RestoreWriter {
         }
     }
 
+    /// Runs `body` (a write of `entry`); when `entry` lies below a symlink or a file — of a hostile
+    /// snapshot or archive, or of the target — it is never followed: it is added to
+    /// `failed` and the restore goes on. Any other error is thrown. True when `body` succeeded.
+    func skippingUnsafe(_ entry: Entry, into failed: inout [UnreadablePath], _ body: () throws -> Void) throws -> Bool {
+        do {
+            try body()
+            return true
+        } catch let error as KuraError {
+            guard case .unsafeTargetPath = error else { throw error }
+            failed.append(UnreadablePath(path: entry.path, reason: "\(error)"))
+            return false
+        }
+    }
+
     /// Removes leftovers of a killed restore, gives directories their metadata (deepest first)
     /// and flushes the target's filesystem.
     func finish() {

@@ -93,13 +93,8 @@ public final class Restorer {
             matched = true
             switch entry.kind {
             case .directory:
-                do {
-                    try writer.makeDirectory(entry)
+                if try writer.skippingUnsafe(entry, into: &result.failed, { try writer.makeDirectory(entry) }) {
                     result.directories += 1
-                } catch KuraError.unsafeTargetPath(let path, let target) {
-                    // Below a symlink or a file (of a hostile snapshot, or of the target): never
-                    // followed; reported like a damaged file, and the rest is restored.
-                    result.failed.append(UnreadablePath(path: entry.path, reason: "\(KuraError.unsafeTargetPath(path: path, target: target))"))
                 }
             case .file, .symlink:
                 page.append(entry)
