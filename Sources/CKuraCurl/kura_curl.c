@@ -8,12 +8,14 @@ void *kura_curl_new(void) { return curl_easy_init(); }
 
 void kura_curl_free(void *handle) { if (handle) curl_easy_cleanup((CURL *)handle); }
 
-typedef struct { kura_curl_write_fn write; void *context; } sink;
+typedef struct { kura_curl_write_fn write; void *context; CURL *curl; } sink;
 
 static size_t on_data(char *data, size_t size, size_t count, void *user) {
     sink *s = (sink *)user;
     if (!s->write) return size * count;
-    return s->write(data, size * count, s->context);
+    long status = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    return s->write(data, size * count, status, s->context);
 }
 
 int kura_curl_perform(void *handle, const kura_curl_request *r, long *status, long long *content_length, char *error) {
@@ -26,6 +28,10 @@ int kura_curl_perform(void *handle, const kura_curl_request *r, long *status, lo
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (r->timeout_seconds > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT, r->timeout_seconds);
     if (r->connect_timeout_seconds > 0) curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, r->connect_timeout_seconds);
+    if (r->stall_seconds > 0) {
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, r->stall_seconds);
+    }
     if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (strcmp(r->method, "PUT") == 0) {
@@ -43,9 +49,10 @@ int kura_curl_perform(void *handle, const kura_curl_request *r, long *status, lo
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     if (r->sigv4) {
         curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, r->sigv4);
-        curl_easy_setopt(curl, CURLOPT_USERPWD, r->userpwd);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, r->username);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, r->password);
     }
-    sink s = { r->write, r->write_context };
+    sink s = { r->write, r->write_context, curl };
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
     CURLcode code = curl_easy_perform(curl);

@@ -26,6 +26,9 @@ struct Kura: ParsableCommand {
     static func main() {
         // A file-size limit (ulimit -f) must fail a write with EFBIG, reported, not kill the process.
         signal(SIGXFSZ, SIG_IGN)
+        // A child (rclone) or a server that hangs up fails that write with EPIPE, reported; it
+        // must not kill the process halfway through a backup.
+        signal(SIGPIPE, SIG_IGN)
         // Big buffers go back to the system when freed: resident memory stays bounded.
         kura_tune_malloc()
         do {

@@ -4,7 +4,9 @@ import KuraCore
 
 /// `--repo`, shared by every command that works on a repository.
 struct RepositoryOptions: ParsableArguments {
-    @Option(name: [.customLong("repo"), .customShort("r")], help: "Repository path (default: $KURA_REPO).")
+    @Option(name: [.customLong("repo"), .customShort("r")],
+            help: ArgumentHelp("Repository: a path, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3:BUCKET[/PREFIX] (AWS) or rclone:REMOTE:PATH (default: $KURA_REPO).",
+                               valueName: "REPO"))
     var repo: String?
 
     var path: String {
@@ -15,12 +17,17 @@ struct RepositoryOptions: ParsableArguments {
         }
     }
 
+    /// Where `--repo` / `KURA_REPO` points.
+    var location: RepositoryLocation {
+        get throws { try RepositoryLocation(parsing: try path) }
+    }
+
     @Option(help: ArgumentHelp("Wait up to DURATION (30s, 5min, 1h) for a conflicting lock instead of failing with exit 11.",
                                valueName: "DURATION"))
     var retryLock: KeepDuration?
 
     func open() throws -> Repository {
-        try Repository.open(at: try path)
+        try Repository.open(try location)
     }
 }
 

@@ -18,7 +18,7 @@ import KuraTestSupport
         let environment = ProcessInfo.processInfo.environment
         guard let endpoint = environment["KURA_TEST_S3"].flatMap(URL.init(string:)), let bucket = environment["KURA_TEST_S3_BUCKET"],
               let key = environment["KURA_TEST_S3_ADMIN_KEY"], let secret = environment["KURA_TEST_S3_ADMIN_SECRET"] else { return nil }
-        return S3ObjectStore(endpoint: endpoint, bucket: bucket, prefix: prefix, region: "us-east-1",
+        return S3ObjectStore(S3Location(endpoint: endpoint, bucket: bucket, prefix: prefix, region: "us-east-1"),
                              credentials: S3Credentials(accessKeyID: key, secretAccessKey: secret))
     }
 

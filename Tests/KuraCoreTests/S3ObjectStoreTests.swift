@@ -33,7 +33,8 @@ import KuraTestSupport
         let good = S3Credentials(accessKeyID: try #require(environment["KURA_TEST_S3_ADMIN_KEY"]),
                                  secretAccessKey: try #require(environment["KURA_TEST_S3_ADMIN_SECRET"]))
         func store(bucket: String = bucket, endpoint: URL = endpoint, credentials: S3Credentials = good) -> S3ObjectStore {
-            S3ObjectStore(endpoint: endpoint, bucket: bucket, prefix: "refusals", region: "us-east-1", credentials: credentials)
+            S3ObjectStore(S3Location(endpoint: endpoint, bucket: bucket, prefix: "refusals", region: "us-east-1"), credentials: credentials,
+                          retry: RetryPolicy(attempts: 2, baseDelay: 0.01, maxDelay: 0.01))
         }
         // Wrong secret: 403, the line says to check the credentials.
         let wrong = kuraError { try store(credentials: S3Credentials(accessKeyID: good.accessKeyID, secretAccessKey: "wrong")).write([1], as: "index/x") }

@@ -19,7 +19,7 @@ public final class ArchiveImporter {
             throw KuraError.invalidArgument("\(FileSystem.name(of: path)) is not named backup_complet_<db>_<YYYYMMDD_HHMMSS>.tar.gz")
         }
         guard let time = Self.time(fromCompact: stamp) else { throw KuraError.invalidArgument("bad timestamp \(stamp) in \(path)") }
-        let work = repository.layout.tmpDirectory + "/import-" + FileSystem.randomName()
+        let work = repository.temporaryDirectory + "/import-" + FileSystem.randomName()
         defer { try? FileManager.default.removeItem(atPath: work) }
         _ = try source.restoreTree(RestoreOptions(target: work, force: true))
         var dump: DatabaseDump?

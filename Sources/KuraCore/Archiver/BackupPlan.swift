@@ -40,7 +40,7 @@ struct BackupPlan {
         reusedDump = options.force ? nil
             : try parent.flatMap { [databaseState] in try ReusedDump.fromParent($0.snapshot, reader: $0.reader, state: databaseState) }
         dumping = reusedDump != nil || options.existingDump != nil ? nil
-            : options.database.map { DumpInProgress($0, temporaryDirectory: repository.layout.tmpDirectory) }
+            : options.database.map { DumpInProgress($0, temporaryDirectory: repository.temporaryDirectory) }
     }
 
     /// What the reader thread reads, in order. `database_…` sorts before `media`, but a dump in

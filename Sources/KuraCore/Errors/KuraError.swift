@@ -65,6 +65,14 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case storage(location: String, object: String, status: Int, code: String?)
     /// Object storage could not be reached (DNS, connection, TLS, timeout). Exit 1.
     case storageUnreachable(location: String, reason: String)
+    /// A remote store failed an operation in its own words (rclone's last line). Exit 1.
+    case storageFailed(location: String, object: String, reason: String)
+    /// The bucket of an S3 repository does not exist. Exit 10.
+    case noBucket(location: String)
+    /// An S3 repository was named but no credentials were found. Exit 1.
+    case missingCredentials(location: String)
+    /// A program Kura needs for this repository is not installed. Exit 1.
+    case missingTool(name: String, hint: String)
     /// The repository uses a format this version does not read. Exit 1.
     case unsupportedFormat(String)
     /// A database could not be reached, dumped or restored. Exit 1.
@@ -75,7 +83,7 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     /// The process exit code documented for this failure.
     public var exitCode: Int32 {
         switch self {
-        case .noRepository: return 10
+        case .noRepository, .noBucket: return 10
         case .locked: return 11
         case .integrity, .pruneStopped, .filesNotRestored: return 12
         case .wouldOverwrite, .databaseNotEmpty: return 13
@@ -154,6 +162,14 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
             return "\(location): \(object): HTTP \(status)\(what)\(hint)"
         case .storageUnreachable(let location, let reason):
             return "cannot reach \(location): \(reason): check the endpoint and the network"
+        case .storageFailed(let location, let object, let reason):
+            return "\(location): \(object): \(reason)"
+        case .noBucket(let location):
+            return "no bucket for \(location): create the bucket first (for example 'aws s3 mb'), then 'kura init --repo \(location)'"
+        case .missingCredentials(let location):
+            return "no S3 credentials for \(location): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"
+        case .missingTool(let name, let hint):
+            return "\(name) is not installed: \(hint)"
         case .unsupportedFormat(let message):
             return "unsupported repository format: \(message)"
         case .database(let failure):

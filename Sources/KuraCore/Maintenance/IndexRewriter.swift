@@ -27,7 +27,7 @@ struct IndexRewriter {
     /// Writes the last file (with the superseded list), then deletes the superseded files.
     mutating func finish() throws {
         try write(IndexFile(supersedes: superseding, packs: pending))
-        try FileSystem.delete(superseding.map(repository.layout.index))
+        try repository.store.delete(superseding.map(RepositoryLayout.indexName))
     }
 
     private mutating func write(_ file: IndexFile) throws {

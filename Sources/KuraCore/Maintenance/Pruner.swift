@@ -96,7 +96,7 @@ public final class Pruner {
         let indexedNow = Set(plan.keep).union(newPacks.map(\.id))
         try deletePacks((plan.delete + plan.repack.map(\.pack) + plan.unreferenced).filter { !indexedNow.contains($0) })
         // 5. Temp files of dead processes (no other process runs: we hold the exclusive lock).
-        report.temporaryFilesRemoved = try removeTemporaryFiles()
+        report.temporaryFilesRemoved = try repository.removeLeftovers()
         try repository.index().synchronize(with: repository)
         report.bytesAfter = plan.keptBytes + newPacks.reduce(Int64(0)) { $0 + Int64($1.size) }
         report.durationSeconds = plan.report.durationSeconds + Date().timeIntervalSince(started)
@@ -150,15 +150,5 @@ public final class Pruner {
 
     private func deletePacks(_ packs: [ChunkID]) throws {
         try repository.store.delete(packs.map(RepositoryLayout.packName))
-    }
-
-    /// Empties `tmp/`, except lock files being created right now.
-    private func removeTemporaryFiles() throws -> Int {
-        var removed = 0
-        for name in try FileSystem.list(repository.layout.tmpDirectory) where !name.hasPrefix("lock-") {
-            try FileSystem.delete(repository.layout.tmpDirectory + "/" + name)
-            removed += 1
-        }
-        return removed
     }
 }

@@ -10,16 +10,22 @@ public struct FinishedPack: Sendable {
 
 /// Appends stored chunks to pack files of about `targetSize` bytes. Each pack is written to
 /// `tmp/` and closed with its trailer; hashing it (its id is the SHA-256 of its bytes, read back
-/// from the page cache), fsync and the rename into `data/` run on a background queue, so that the
-/// archiver thread fills the next pack meanwhile and the pack hash costs it nothing.
+/// from the page cache), fsync and publishing it (a rename into `data/`, or an upload) run in the
+/// background, so that the archiver thread fills the next pack meanwhile and the pack hash costs
+/// it nothing. Up to `store.parallelWrites` packs are published at once; the archiver waits only
+/// when twice that many closed packs are waiting (bounded temp space).
 /// `finish()` waits until every pack is durable and returns them all. The repository's chunk
 /// store (`ChunkStore`); packs are published through its object store.
 final class PackWriter: ChunkStore {
     private let layout: RepositoryLayout
     private let store: ObjectStore
     private let targetSize: Int
-    private let finalizer = DispatchQueue(label: "kura.pack-finalizer")
+    private let finalizer = DispatchQueue(label: "kura.pack-finalizer", attributes: .concurrent)
     private let group = DispatchGroup()
+    /// Closed packs not yet published, bounded.
+    private let backlog: DispatchSemaphore
+    /// Packs being published at once.
+    private let publishing: DispatchSemaphore
     private let resultLock = NSLock()
     private var finished: [FinishedPack] = []
     private var finalizeError: Error?
@@ -41,6 +47,8 @@ final class PackWriter: ChunkStore {
         self.layout = layout
         self.store = store
         self.targetSize = targetSize
+        backlog = DispatchSemaphore(value: 2 * store.parallelWrites + 2)
+        publishing = DispatchSemaphore(value: store.parallelWrites)
         staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     }
 
@@ -123,9 +131,15 @@ final class PackWriter: ChunkStore {
         try flushStaging()
         let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)
         fd = -1
+        backlog.wait()
         group.enter()
         finalizer.async { [self] in
-            defer { group.leave() }
+            publishing.wait()
+            defer {
+                publishing.signal()
+                backlog.signal()
+                group.leave()
+            }
             do {
                 let id = try Self.hash(packFD, size: packSize, path: temporary)
                 if fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }

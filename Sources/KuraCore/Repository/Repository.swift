@@ -4,24 +4,40 @@ import Foundation
 /// cache that belongs to it. Every object except a lock is written once, under its content hash,
 /// and never modified (docs/DESIGN.md). Objects are read and written through `store`.
 public final class Repository {
+    /// Where the repository lives: a folder, an S3 bucket, an rclone remote.
+    public let location: RepositoryLocation
+    /// The repository's files on this machine: the repository itself when it is a folder; for a
+    /// remote one, its local work folder in the cache (`<cache>/<id>/work`: `tmp/` for packs
+    /// being written and dumps being spooled).
     public let layout: RepositoryLayout
-    /// Where the objects live (the storage seam); a folder today.
+    /// Where the objects live (the storage seam).
     public let store: ObjectStore
     public let config: RepositoryConfig
     /// `<cache root>/<repository id>`: the index cache and materialized snapshot databases.
     public let cacheDirectory: String
     private var indexCache: IndexCache?
 
-    public var path: String { layout.root }
+    /// The location as the user wrote it (a path or a URL), for messages.
+    public var path: String { location.description }
+    /// Local folder for temp files: packs being written, dumps being spooled.
+    public var temporaryDirectory: String { layout.tmpDirectory }
 
-    private init(layout: RepositoryLayout, config: RepositoryConfig, cacheRoot: String) throws {
-        self.layout = layout
-        store = LocalObjectStore(root: layout.root, permissions: layout.permissions)
+    private init(location: RepositoryLocation, layout: RepositoryLayout?, store: ObjectStore, config: RepositoryConfig,
+                 cacheRoot: String) throws {
+        self.location = location
+        self.store = store
         self.config = config
         cacheDirectory = cacheRoot + "/" + config.id
         try FileSystem.makeDirectories(cacheDirectory + "/snapshots")
         // A cache made by an earlier version may be readable by others: it holds snapshot databases.
         chmod(cacheDirectory, FilePermissions.ownerOnly.directory)
+        if let layout {
+            self.layout = layout
+        } else {
+            self.layout = RepositoryLayout(root: cacheDirectory + "/work")
+            try FileSystem.makeDirectory(self.layout.root, mode: FilePermissions.ownerOnly.directory)
+            try FileSystem.makeDirectory(self.layout.tmpDirectory, mode: FilePermissions.ownerOnly.directory)
+        }
     }
 
     /// `$KURA_CACHE`, else `$XDG_CACHE_HOME/kura`, else `~/.cache/kura`.
@@ -35,7 +51,30 @@ public final class Repository {
     @discardableResult
     public static func initialize(at path: String, config: RepositoryConfig = .new(),
                                   cacheRoot: String = defaultCacheRoot()) throws -> Repository {
+        try initialize(.local(path: path), config: config, cacheRoot: cacheRoot)
+    }
+
+    /// Creates a repository at `location`: a new or empty folder, or a bucket prefix / remote
+    /// path that holds no repository yet; refuses anything else.
+    @discardableResult
+    public static func initialize(_ location: RepositoryLocation, config: RepositoryConfig = .new(),
+                                  cacheRoot: String = defaultCacheRoot(),
+                                  environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Repository {
         try config.validate()
+        guard case .local(let path) = location else {
+            let store = try location.makeStore(environment: environment)
+            do {
+                for folder in ["snapshots", "index", "data"] where try !store.list(folder).isEmpty {
+                    throw KuraError.repositoryNotEmpty(path: location.description)
+                }
+                guard try store.size(of: "config") == nil else { throw KuraError.repositoryNotEmpty(path: location.description) }
+                // The config is written last: a prefix without it is not a repository.
+                try store.write(try [UInt8](JSONEncoder.kura.encode(config)), as: "config")
+            } catch KuraError.storage(_, _, 404, "NoSuchBucket") {
+                throw KuraError.noBucket(location: location.description)
+            }
+            return try Repository(location: location, layout: nil, store: store, config: config, cacheRoot: cacheRoot)
+        }
         let layout = RepositoryLayout(root: path)
         if FileSystem.exists(path) {
             guard FileSystem.isDirectory(path) else { throw KuraError.repositoryNotEmpty(path: path) }
@@ -49,21 +88,44 @@ public final class Repository {
         // The config is written last: a directory without it is not a repository.
         try FileSystem.writeAtomically(try [UInt8](JSONEncoder.kura.encode(config)), to: layout.config,
                                        temporaryDirectory: layout.tmpDirectory, mode: layout.permissions.file)
-        return try Repository(layout: layout, config: config, cacheRoot: cacheRoot)
+        return try Repository(location: location, layout: layout, store: LocalObjectStore(root: path, permissions: layout.permissions),
+                              config: config, cacheRoot: cacheRoot)
     }
 
-    /// Opens an existing repository; `.noRepository` when `path` holds none.
+    /// Opens an existing repository in a folder; `.noRepository` when `path` holds none.
     public static func open(at path: String, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
-        let layout = RepositoryLayout(root: path, permissions: .matching(config: RepositoryLayout(root: path).config))
-        guard let bytes = try? FileSystem.readFile(layout.config, limit: RepositoryConfig.maxFileSize) else { throw KuraError.noRepository(path: path) }
+        try open(.local(path: path), cacheRoot: cacheRoot)
+    }
+
+    /// Opens an existing repository; `.noRepository` (or `.noBucket`) when `location` holds none.
+    public static func open(_ location: RepositoryLocation, cacheRoot: String = defaultCacheRoot(),
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Repository {
+        let layout: RepositoryLayout?
+        let store: ObjectStore
+        let bytes: [UInt8]
+        if case .local(let path) = location {
+            let local = RepositoryLayout(root: path, permissions: .matching(config: RepositoryLayout(root: path).config))
+            guard let read = try? FileSystem.readFile(local.config, limit: RepositoryConfig.maxFileSize) else { throw KuraError.noRepository(path: path) }
+            (layout, store, bytes) = (local, LocalObjectStore(root: path, permissions: local.permissions), read)
+        } else {
+            store = try location.makeStore(environment: environment)
+            layout = nil
+            do {
+                bytes = try store.read("config", limit: RepositoryConfig.maxFileSize)
+            } catch KuraError.io(_, _, ENOENT) {
+                throw KuraError.noRepository(path: location.description)
+            } catch KuraError.storage(_, _, 404, "NoSuchBucket") {
+                throw KuraError.noBucket(location: location.description)
+            }
+        }
         let config: RepositoryConfig
         do {
             config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(bytes))
         } catch {
-            throw KuraError.unsupportedFormat("\(layout.config) is not a Kura config (\(error))")
+            throw KuraError.unsupportedFormat("\(location)/config is not a Kura config (\(error))")
         }
         try config.validate()
-        return try Repository(layout: layout, config: config, cacheRoot: cacheRoot)
+        return try Repository(location: location, layout: layout, store: store, config: config, cacheRoot: cacheRoot)
     }
 
     /// The default compression for new chunks.
@@ -74,7 +136,33 @@ public final class Repository {
     /// Takes a shared (backup, restore, verify) or exclusive (forget, prune, repair) lock,
     /// waiting up to `wait` seconds for a conflicting one to go.
     public func lock(exclusive: Bool, wait: TimeInterval = 0) throws -> RepositoryLock {
-        try RepositoryLock.acquire(layout, exclusive: exclusive, wait: wait)
+        try RepositoryLock.acquire(wait: wait) {
+            location.isLocal ? try RepositoryLock.acquire(layout, exclusive: exclusive)
+                             : try RemoteLocks.acquire(in: store, exclusive: exclusive)
+        }
+    }
+
+    /// Removes the locks no running process holds (`kura unlock`); with `all`, every lock.
+    /// One line per removed lock.
+    public func removeLocks(all: Bool) throws -> [String] {
+        location.isLocal ? try RepositoryLock.removeLocks(layout, all: all) : try RemoteLocks.removeLocks(in: store, all: all)
+    }
+
+    /// Removes what killed runs left: local temp files (not lock files being made) and, in a
+    /// remote repository, upload staging objects under `tmp/`. Only under an exclusive lock.
+    /// Returns how many were removed.
+    func removeLeftovers() throws -> Int {
+        var removed = 0
+        for name in try FileSystem.list(layout.tmpDirectory) where !name.hasPrefix("lock-") {
+            try FileSystem.delete(layout.tmpDirectory + "/" + name)
+            removed += 1
+        }
+        if !location.isLocal {
+            let staging = try store.list("tmp").map { "tmp/" + $0 }
+            try store.delete(staging)
+            removed += staging.count
+        }
+        return removed
     }
 
     // MARK: Index
@@ -106,7 +194,7 @@ public final class Repository {
     /// header is damaged supersedes nothing (verify and repair report it).
     func supersededBy(_ id: ChunkID) throws -> [ChunkID] {
         let name = RepositoryLayout.indexName(id)
-        guard let size = try store.size(of: name) else { throw KuraError.io(operation: "cannot open", path: layout.root + "/" + name, errno: ENOENT) }
+        guard let size = try store.size(of: name) else { throw KuraError.io(operation: "cannot open", path: path + "/" + name, errno: ENOENT) }
         let ids = try? IndexFile.supersedes(fileSize: Int(size)) { offset, count -> [UInt8] in
             var bytes = [UInt8](repeating: 0, count: count)
             try bytes.withUnsafeMutableBytes { try store.read(name, at: Int64(offset), into: $0) }

@@ -7,6 +7,9 @@ public struct LockInfo: Codable, Equatable, Sendable {
     public var user: String
     public var time: String
     public var exclusive: Bool
+    /// Set on a remote lock whose holder finished but could not delete it (append-only
+    /// credentials): it no longer holds anything (docs/DESIGN.md, "Locks").
+    public var released: Bool? = nil
 
     var summary: String {
         "\(exclusive ? "an exclusive" : "a") lock of PID \(pid) on \(host) (user \(user), since \(time))"
@@ -24,36 +27,48 @@ public struct LockInfo: Codable, Equatable, Sendable {
     }
 }
 
-/// A lock held on a repository: a file under `locks/` that this process keeps `flock`ed for as
-/// long as it holds the lock. Backups take shared locks (several may run at once: they only add
-/// files under fresh names); maintenance that deletes takes an exclusive one.
+/// A lock held on a repository. Backups take shared locks (several may run at once: they only
+/// add objects under fresh names); maintenance that deletes takes an exclusive one.
 ///
-/// A lock file on this host whose `flock` is free belongs to a dead process (the kernel releases
-/// `flock`s when a process exits, however it dies): it is removed automatically and reported.
+/// In a local repository the lock is a file under `locks/` that this process keeps `flock`ed for
+/// as long as it holds the lock; a lock file on this host whose `flock` is free belongs to a dead
+/// process (the kernel releases `flock`s when a process exits, however it dies) and is removed
+/// automatically and reported. In a remote repository it is an object under `locks/`, refreshed
+/// while held and stale once not refreshed for `RemoteLocks.staleAfter` (RemoteLocks.swift).
 public final class RepositoryLock: @unchecked Sendable {
+    /// Where the lock is: a file path, or the store's location and the object's name.
     public let path: String
     public let info: LockInfo
     /// Stale locks removed while acquiring this one, one line each.
-    public private(set) var removedStale: [String] = []
-    private var fd: Int32
+    public internal(set) var removedStale: [String] = []
+    private var releaseAction: (() -> Void)?
     private let guardLock = NSLock()
 
-    private init(path: String, info: LockInfo, fd: Int32) {
+    init(path: String, info: LockInfo, release: @escaping () -> Void) {
         self.path = path
         self.info = info
-        self.fd = fd
+        releaseAction = release
     }
 
     deinit { release() }
 
+    /// Releases the lock. Safe to call twice, from any thread.
+    public func release() {
+        guardLock.lock()
+        let action = releaseAction
+        releaseAction = nil
+        guardLock.unlock()
+        action?()
+    }
+
     /// Takes a lock, retrying for up to `wait` seconds while a conflicting lock is held; then
     /// throws `.locked` naming the holder.
-    public static func acquire(_ layout: RepositoryLayout, exclusive: Bool, wait: TimeInterval) throws -> RepositoryLock {
+    static func acquire(wait: TimeInterval, _ attempt: () throws -> RepositoryLock) throws -> RepositoryLock {
         let deadline = Date().addingTimeInterval(wait)
         var pause = 0.2
         while true {
             do {
-                return try acquire(layout, exclusive: exclusive)
+                return try attempt()
             } catch KuraError.locked(let holder) {
                 let remaining = deadline.timeIntervalSinceNow
                 guard remaining > 0 else { throw KuraError.locked(holder: holder) }
@@ -63,8 +78,8 @@ public final class RepositoryLock: @unchecked Sendable {
         }
     }
 
-    /// Takes a lock, or throws `.locked` naming the holder of a conflicting one.
-    public static func acquire(_ layout: RepositoryLayout, exclusive: Bool) throws -> RepositoryLock {
+    /// Takes a lock in a local repository, or throws `.locked` naming the holder of a conflicting one.
+    static func acquire(_ layout: RepositoryLayout, exclusive: Bool) throws -> RepositoryLock {
         let info = LockInfo.current(exclusive: exclusive)
         let name = FileSystem.randomName()
         let temporary = layout.tmpDirectory + "/lock-" + name
@@ -86,7 +101,11 @@ public final class RepositoryLock: @unchecked Sendable {
             unlink(temporary)
             throw error
         }
-        let lock = RepositoryLock(path: layout.lock(name), info: info, fd: fd)
+        let path = layout.lock(name)
+        let lock = RepositoryLock(path: path, info: info) {
+            unlink(path)
+            close(fd)
+        }
         for other in try FileSystem.list(layout.locksDirectory) where other != name {
             let path = layout.lock(other)
             guard let holder = readLockInfo(path) else { continue }
@@ -101,16 +120,6 @@ public final class RepositoryLock: @unchecked Sendable {
             }
         }
         return lock
-    }
-
-    /// Releases the lock: removes the file and drops the `flock`. Safe to call twice, from any thread.
-    public func release() {
-        guardLock.lock()
-        defer { guardLock.unlock() }
-        guard fd >= 0 else { return }
-        unlink(path)
-        close(fd)
-        fd = -1
     }
 
     static func readLockInfo(_ path: String) -> LockInfo? {
@@ -133,7 +142,7 @@ public final class RepositoryLock: @unchecked Sendable {
     /// Removes locks that no running process on this host holds: stale local ones and all locks of
     /// other hosts (which this host cannot check); with `all`, live local ones too. Returns one
     /// line per removed lock.
-    public static func removeLocks(_ layout: RepositoryLayout, all: Bool) throws -> [String] {
+    static func removeLocks(_ layout: RepositoryLayout, all: Bool) throws -> [String] {
         var removed: [String] = []
         for name in try FileSystem.list(layout.locksDirectory) {
             let path = layout.lock(name)

@@ -18,7 +18,7 @@ public struct PermissionRepairReport: Sendable, Encodable {
 extension Repository {
     /// The repository's files and folders (the root included) that other users can read, write
     /// or enter: `kura verify` warns about them (repositories made before Kura was private by
-    /// default, or changed by hand).
+    /// default, or changed by hand). For a remote repository: its local work folder.
     public func pathsOpenToOtherUsers() throws -> [String] {
         var open: [String] = []
         try Self.walk(layout.root) { path, info in
@@ -41,7 +41,8 @@ extension Repository {
             if chmod(path, mode) != 0 { throw KuraError.posix("cannot set the mode of", path) }
             report.changed += 1
         }
-        try Self.walk(layout.root) { path, info in try repair(path, info, permissions) }
+        // A remote repository's modes are its storage's business; its work folder is in the cache.
+        if location.isLocal { try Self.walk(layout.root) { path, info in try repair(path, info, permissions) } }
         try Self.walk(cacheDirectory) { path, info in try repair(path, info, .ownerOnly) }
         return report
     }

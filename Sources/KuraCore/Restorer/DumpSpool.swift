@@ -26,7 +26,7 @@ struct DumpSpool {
             try FileSystem.makeDirectories(folder)
             ownFolder = nil
         } else if let repository {
-            folder = repository.layout.tmpDirectory
+            folder = repository.temporaryDirectory
             ownFolder = nil
         } else {
             folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("kura-restore-" + FileSystem.randomName())

@@ -12,6 +12,9 @@ import Foundation
 public protocol ObjectStore: AnyObject, Sendable {
     /// A human-readable location for messages (a path, a URL without credentials).
     var location: String { get }
+    /// How many `publish` calls a writer may run at once (1 for a local disk, several connections
+    /// for object storage).
+    var parallelWrites: Int { get }
     /// The names of the objects directly in `folder` (`index`, `data/ab`); none when it is missing.
     func list(_ folder: String) throws -> [String]
     /// The size of an object; nil when there is none.
@@ -28,4 +31,8 @@ public protocol ObjectStore: AnyObject, Sendable {
     func publish(file: String, as name: String) throws
     /// Deletes objects, each durably; a missing one is not an error.
     func delete(_ names: [String]) throws
+}
+
+extension ObjectStore {
+    public var parallelWrites: Int { 1 }
 }

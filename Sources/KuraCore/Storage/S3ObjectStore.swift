@@ -6,26 +6,32 @@ import Foundation
 /// visible only once complete. Path-style URLs (`https://host/bucket/key`) unless
 /// `virtualHost`. Handles are pooled, so connections are reused across requests and threads.
 public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
+    /// Concurrent uploads of a backup unless `KURA_S3_CONNECTIONS` says otherwise (docs/BENCHMARKS.md).
+    public static let defaultConnections = 4
     public let location: String
+    public let parallelWrites: Int
     private let endpoint: URL
     private let bucket: String
     private let prefix: String
     private let region: String
     private let virtualHost: Bool
     private let credentials: S3Credentials
+    private let retry: RetryPolicy
     private let lock = NSLock()
     private var idle: [UnsafeMutableRawPointer] = []
 
-    public init(endpoint: URL, bucket: String, prefix: String, region: String, credentials: S3Credentials, virtualHost: Bool = false) {
+    public init(_ target: S3Location, credentials: S3Credentials, connections: Int = defaultConnections,
+                retry: RetryPolicy = .standard()) {
         kura_curl_global_init()
-        self.endpoint = endpoint
-        self.bucket = bucket
-        self.prefix = prefix.split(separator: "/").joined(separator: "/")
-        self.region = region
+        endpoint = target.endpoint
+        bucket = target.bucket
+        prefix = target.prefix
+        region = target.region
+        virtualHost = target.virtualHost
         self.credentials = credentials
-        self.virtualHost = virtualHost
-        location = "s3:" + endpoint.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/" + bucket
-            + (self.prefix.isEmpty ? "" : "/" + self.prefix)
+        self.retry = retry
+        parallelWrites = max(1, min(connections, 32))
+        location = target.description
     }
 
     deinit { for handle in idle { kura_curl_free(handle) } }
@@ -33,7 +39,7 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
     // MARK: ObjectStore
 
     public func list(_ folder: String) throws -> [String] {
-        let folderKey = key(folder) + "/"
+        let folderKey = folder.isEmpty ? (prefix.isEmpty ? "" : prefix + "/") : key(folder) + "/"
         var names: [String] = []
         var token: String?
         repeat {
@@ -61,7 +67,8 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
     public func read(_ name: String, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
         guard buffer.count > 0 else { return }
         var filled = 0
-        let response = try request("GET", key: key(name), headers: ["Range: bytes=\(offset)-\(offset + Int64(buffer.count) - 1)"]) { data in
+        let response = try request("GET", key: key(name), headers: ["Range: bytes=\(offset)-\(offset + Int64(buffer.count) - 1)"],
+                                   restart: { filled = 0 }) { data in
             let take = min(data.count, buffer.count - filled)
             if take > 0 {
                 UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<(filled + take)]).copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<take]))
@@ -80,13 +87,15 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
     public func read(_ name: String, limit: Int) throws -> [UInt8] {
         var bytes: [UInt8] = []
         var tooLarge = false
-        let response = try request("GET", key: key(name)) { data in
+        let response = try request("GET", key: key(name), restart: { bytes = []; tooLarge = false }) { data in
             guard bytes.count + data.count <= limit else { tooLarge = true; return false }
             bytes.append(contentsOf: data)
             return true
         }
         if tooLarge { throw KuraError.integrity(.fileTooLarge(path: location + "/" + name, size: Int64(bytes.count), limit: limit)) }
-        if response.status == 404 { throw KuraError.io(operation: "cannot open", path: location + "/" + name, errno: ENOENT) }
+        if response.status == 404 && response.errorCode != "NoSuchBucket" {
+            throw KuraError.io(operation: "cannot open", path: location + "/" + name, errno: ENOENT)
+        }
         try response.expect([200], object: name)
         return bytes
     }
@@ -139,18 +148,40 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
         /// Throws one line naming the object and the HTTP status unless it is one of `expected`.
         func expect(_ expected: [Int], object: String) throws {
             guard !expected.contains(status) else { return }
-            let code = S3XML.values(of: "Code", in: String(decoding: body, as: UTF8.self)).first
-            throw KuraError.storage(location: location, object: object, status: status, code: code)
+            throw KuraError.storage(location: location, object: object, status: status, code: errorCode)
         }
+
+        /// The `<Code>` of an S3 error reply (`NoSuchKey`, `NoSuchBucket`, `AccessDenied`, …).
+        var errorCode: String? { S3XML.values(of: "Code", in: String(decoding: body, as: UTF8.self)).first }
     }
 
-    /// Runs one request; the body goes to `sink` (return false to stop) or into the response.
+    /// Runs one request, again after a pause while it fails in a way a later attempt may not
+    /// (`RetryPolicy`); `restart` runs before each attempt (rewind an upload, empty a buffer).
+    /// The body goes to `sink` (return false to stop) or into the response.
     private func request(_ method: String, key: String?, query: [(String, String)] = [], headers extra: [String] = [],
-                         upload: (UnsafeMutablePointer<FILE>, Int64)? = nil,
+                         upload: (UnsafeMutablePointer<FILE>, Int64)? = nil, restart: () -> Void = {},
                          sink: ((UnsafeRawBufferPointer) -> Bool)? = nil) throws -> Response {
         let url = self.url(key: key, query: query)
         var headers = extra + ["x-amz-content-sha256: UNSIGNED-PAYLOAD"]
         if let token = credentials.sessionToken { headers.append("x-amz-security-token: \(token)") }
+        var attempt = 0
+        while true {
+            restart()
+            if let file = upload?.0 { rewind(file) }
+            let (code, reason, response) = perform(method, url: url, headers: headers, upload: upload, sink: sink)
+            // CURLE_WRITE_ERROR (23): the sink asked to stop (an object over its limit).
+            if code != 0 && !(code == 23 && sink != nil) {
+                if RetryPolicy.isTransient(curlCode: code), retry.pauseBeforeRetry(after: attempt) { attempt += 1; continue }
+                throw KuraError.storageUnreachable(location: location, reason: reason)
+            }
+            if RetryPolicy.isTransient(status: response.status), retry.pauseBeforeRetry(after: attempt) { attempt += 1; continue }
+            return response
+        }
+    }
+
+    /// One attempt: the libcurl code (0 when a response came), its message, and the response.
+    private func perform(_ method: String, url: String, headers: [String], upload: (UnsafeMutablePointer<FILE>, Int64)?,
+                         sink: ((UnsafeRawBufferPointer) -> Bool)?) -> (Int32, String, Response) {
         let handle = takeHandle()
         defer { giveBack(handle) }
         final class Collector {
@@ -163,41 +194,33 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
         var length: Int64 = -1
         var error = [CChar](repeating: 0, count: 256)
         let sigv4 = "aws:amz:\(region):s3"
-        let userpwd = credentials.accessKeyID + ":" + credentials.secretAccessKey
         let code: Int32 = withCStrings(headers) { headerPointers in
-            method.withCString { method in
-                url.withCString { url in
-                    sigv4.withCString { sigv4 in
-                        userpwd.withCString { userpwd in
-                            var request = kura_curl_request(
-                                method: method, url: url, headers: headerPointers.baseAddress, header_count: headerPointers.count,
-                                sigv4: sigv4, userpwd: userpwd, upload: upload?.0, upload_length: upload?.1 ?? 0,
-                                write: { data, size, context in
-                                    guard let data, let context else { return 0 }
-                                    let collector = Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue()
-                                    let bytes = UnsafeRawBufferPointer(start: data, count: size)
-                                    if let sink = collector.sink { return sink(bytes) ? size : 0 }
-                                    collector.body.append(contentsOf: bytes)
-                                    return size
-                                },
-                                write_context: Unmanaged.passUnretained(collector).toOpaque(),
-                                timeout_seconds: 600, connect_timeout_seconds: 15)
-                            var longStatus = 0
-                            var longLength: Int64 = -1
-                            let result = kura_curl_perform(handle, &request, &longStatus, &longLength, &error)
-                            status = longStatus
-                            length = longLength
-                            return result
-                        }
-                    }
-                }
+            withCStrings([method, url, sigv4, credentials.accessKeyID, credentials.secretAccessKey]) { strings in
+                var request = kura_curl_request(
+                    method: strings[0], url: strings[1], headers: headerPointers.baseAddress, header_count: headerPointers.count,
+                    sigv4: strings[2], username: strings[3], password: strings[4],
+                    upload: upload?.0, upload_length: upload?.1 ?? 0,
+                    write: { data, size, status, context in
+                        guard let data, let context else { return 0 }
+                        let collector = Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue()
+                        let bytes = UnsafeRawBufferPointer(start: data, count: size)
+                        // A success's body goes to the sink; an error's (S3's XML) is kept, bounded.
+                        if let sink = collector.sink, (200..<300).contains(status) { return sink(bytes) ? size : 0 }
+                        if collector.sink == nil || collector.body.count < 1 << 16 { collector.body.append(contentsOf: bytes) }
+                        return size
+                    },
+                    write_context: Unmanaged.passUnretained(collector).toOpaque(),
+                    timeout_seconds: 0, connect_timeout_seconds: 15, stall_seconds: 60)
+                var longStatus = 0
+                var longLength: Int64 = -1
+                let result = kura_curl_perform(handle, &request, &longStatus, &longLength, &error)
+                status = longStatus
+                length = longLength
+                return result
             }
         }
-        // CURLE_WRITE_ERROR (23): the sink asked to stop (an object over its limit).
-        if code != 0 && !(code == 23 && sink != nil) {
-            throw KuraError.storageUnreachable(location: location, reason: String(cString: error))
-        }
-        return Response(status: status, contentLength: length, body: collector.body, location: location)
+        let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (code, reason, Response(status: status, contentLength: length, body: collector.body, location: location))
     }
 
     private func url(key: String?, query: [(String, String)]) -> String {

@@ -2,7 +2,7 @@ import ArgumentParser
 import KuraCore
 
 struct InitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a repository in a new or empty directory.")
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a repository in a new or empty directory, bucket prefix or remote path.")
 
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
@@ -18,9 +18,10 @@ struct InitCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = try repository.path
+        let location = try repository.location
+        let path = location.description
         let config = RepositoryConfig.new(compression: compression, packSize: packSize << 20)
-        let created = try Repository.initialize(at: path, config: config)
+        let created = try Repository.initialize(location, config: config)
         if output.json {
             try Terminal.printJSON(["id": created.config.id, "path": path])
         } else {

@@ -14,7 +14,7 @@ struct UnlockCommand: ParsableCommand {
     func run() throws {
         let repo = try repository.open()
         if removeAll { Terminal.notice("warning: removing every lock, including those of running processes") }
-        let removed = try RepositoryLock.removeLocks(repo.layout, all: removeAll)
+        let removed = try repo.removeLocks(all: removeAll)
         removed.forEach { print($0) }
         print("\(removed.count) lock(s) removed")
     }
