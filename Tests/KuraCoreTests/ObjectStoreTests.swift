@@ -10,7 +10,14 @@ import KuraTestSupport
     static func stores(_ scratch: Scratch) throws -> [ObjectStore] {
         let root = scratch.sub("local")
         for folder in ["tmp", "index", "data/ab"] { try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true) }
-        return [LocalObjectStore(root: root)] + (s3(prefix: "conformance/" + UUID().uuidString).map { [$0] } ?? [])
+        var stores: [ObjectStore] = [LocalObjectStore(root: root)]
+        if let s3 = s3(prefix: "conformance/" + UUID().uuidString) { stores.append(s3) }
+        if TestBackend.rclone.isAvailable {
+            let environment = ProcessInfo.processInfo.environment.merging(TestBackend.rclone.environment) { $1 }
+            stores.append(try RcloneObjectStore(remote: "kuratest:" + scratch.sub("rclone"), environment: environment,
+                                                retry: RetryPolicy(attempts: 2, baseDelay: 0.01, maxDelay: 0.01)))
+        }
+        return stores
     }
 
     /// A store on the SeaweedFS server tools/test starts (admin credentials), under `prefix`.
@@ -25,8 +32,8 @@ import KuraTestSupport
     @Test func writeListReadAndDelete() throws {
         let scratch = Scratch()
         let stores = try Self.stores(scratch)
-        // With the server of tools/test running, the S3 store is in the suite.
-        #expect(stores.count == (ProcessInfo.processInfo.environment["KURA_TEST_S3"] == nil ? 1 : 2))
+        // With the server of tools/test running and rclone installed, every backend is in the suite.
+        #expect(stores.count == TestBackend.available.count)
         for store in stores {
             let bytes = randomBytes(100_000, seed: 1)
             try store.write(bytes, as: "index/one")

