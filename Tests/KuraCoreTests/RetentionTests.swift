@@ -12,6 +12,9 @@ import KuraTestSupport
         return Snapshot(id: SHA256Hasher.hash(Array((time + host + tags.joined()).utf8)), record: record)
     }
 
+    /// The clock of these tests: 2027-01-01 00:00 UTC, after every night of `year`.
+    static let now = 1_798_761_600.0
+
     /// One snapshot per night of 2026 at 02:00 (+01:00).
     static let year: [Snapshot] = (0..<365).map { day in
         let date = Date(timeIntervalSince1970: 1_767_225_600 + Double(day) * 86_400)  // 2026-01-01 00:00 UTC
@@ -25,7 +28,7 @@ import KuraTestSupport
 
     /// The worked example of docs/DESIGN.md: 7 daily, 4 weekly, 12 monthly over a year of nights.
     @Test func dailyWeeklyMonthlyOverAYear() {
-        let groups = ForgetPolicy(daily: 7, weekly: 4, monthly: 12).apply(to: Self.year)
+        let groups = ForgetPolicy(daily: 7, weekly: 4, monthly: 12).apply(to: Self.year, now: Self.now)
         let expected = ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31", "2026-06-30", "2026-07-31",
                         "2026-08-31", "2026-09-30", "2026-10-31", "2026-11-30", "2026-12-13", "2026-12-20",
                         "2026-12-25", "2026-12-26", "2026-12-27", "2026-12-28", "2026-12-29", "2026-12-30", "2026-12-31"]
@@ -36,12 +39,12 @@ import KuraTestSupport
     }
 
     @Test func lastWithinYearlyAndUnlimited() {
-        #expect(Self.keptDays(ForgetPolicy(last: 3).apply(to: Self.year)) == ["2026-12-29", "2026-12-30", "2026-12-31"])
+        #expect(Self.keptDays(ForgetPolicy(last: 3).apply(to: Self.year, now: Self.now)) == ["2026-12-29", "2026-12-30", "2026-12-31"])
         // Within 3 days of the newest: strictly newer than 2026-12-28T02:00.
-        #expect(Self.keptDays(ForgetPolicy(within: KeepDuration(days: 3)).apply(to: Self.year)) == ["2026-12-29", "2026-12-30", "2026-12-31"])
-        #expect(Self.keptDays(ForgetPolicy(yearly: 5).apply(to: Self.year)) == ["2026-12-31"])
-        #expect(ForgetPolicy(monthly: -1).apply(to: Self.year).flatMap(\.kept).count == 12)
-        #expect(ForgetPolicy(hourly: 2).apply(to: Self.year).flatMap(\.kept).count == 2)
+        #expect(Self.keptDays(ForgetPolicy(within: KeepDuration(days: 3)).apply(to: Self.year, now: Self.now)) == ["2026-12-29", "2026-12-30", "2026-12-31"])
+        #expect(Self.keptDays(ForgetPolicy(yearly: 5).apply(to: Self.year, now: Self.now)) == ["2026-12-31"])
+        #expect(ForgetPolicy(monthly: -1).apply(to: Self.year, now: Self.now).flatMap(\.kept).count == 12)
+        #expect(ForgetPolicy(hourly: 2).apply(to: Self.year, now: Self.now).flatMap(\.kept).count == 2)
     }
 
     @Test func tagsAndHostsAreKeptApart() {
@@ -49,7 +52,7 @@ import KuraTestSupport
             Self.snapshot("2026-01-03T05:00:00.000000000+01:00", tags: ["pre-restore"]),
             Self.snapshot("2026-01-02T02:00:00.000000000+01:00", host: "web2"),
         ]
-        let groups = ForgetPolicy(last: 1, tags: ["pre-restore"]).apply(to: Array(snapshots))
+        let groups = ForgetPolicy(last: 1, tags: ["pre-restore"]).apply(to: Array(snapshots), now: Self.now)
         #expect(groups.map(\.key.host) == ["web1", "web2"])
         let kept = groups.flatMap(\.kept).map { "\($0.snapshot.record.host) \($0.snapshot.record.time.prefix(13)) \($0.reasons)" }
         #expect(kept.sorted() == [
@@ -100,5 +103,17 @@ import KuraTestSupport
         for bad in ["0%", "101%", "0/3", "4/3", "x", "1/0"] {
             #expect(kuraError { _ = try ReadDataSubset(parsing: bad) } != nil, "\(bad)")
         }
+    }
+
+    /// A record dated in the future (a compromised host's lie) is kept but takes no rule's place:
+    /// `--keep-last 3` still keeps the three real newest nights.
+    @Test func snapshotsDatedInTheFutureCountForNoRule() {
+        let forged = Self.snapshot("2031-01-01T02:00:00.000000000+01:00")
+        let groups = ForgetPolicy(last: 3, daily: 2).apply(to: Self.year + [forged], now: Self.now)
+        #expect(Self.keptDays(groups) == ["2026-12-29", "2026-12-30", "2026-12-31", "2031-01-01"])
+        #expect(groups.flatMap(\.kept).first { $0.snapshot.id == forged.id }?.reasons == ["dated in the future: counted by no rule"])
+        // Within the clock-skew tolerance a snapshot counts as usual.
+        let skewed = Self.snapshot("2027-01-01T01:30:00.000000000+01:00")
+        #expect(Self.keptDays(ForgetPolicy(last: 1).apply(to: Self.year + [skewed], now: Self.now)) == ["2027-01-01"])
     }
 }

@@ -83,6 +83,10 @@ public final class RepositoryChecker {
         }
         report.snapshots = snapshots.count
         report.warnings += try permissionWarnings()
+        for snapshot in snapshots where ForgetPolicy.isInTheFuture(snapshot) {
+            report.warnings.append("snapshot \(snapshot.id.short) is dated \(snapshot.record.time.prefix(19)), in the future: retention "
+                                   + "counts it by no rule; if no host of yours made it, it is forged: 'kura forget \(snapshot.id.short)'")
+        }
         report.durationSeconds = Date().timeIntervalSince(started)
         return report
     }

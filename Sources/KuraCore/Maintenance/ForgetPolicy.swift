@@ -9,6 +9,10 @@ import Foundation
 /// - `within`: every snapshot less than the duration older than the group's newest;
 /// - `tags`: every snapshot carrying one of the tags.
 /// A count of -1 means unlimited. Everything no rule keeps is forgotten.
+///
+/// A snapshot dated more than `futureTolerance` after now is kept and counted by no rule: a
+/// record that lies about its time (written by a compromised host into an append-only
+/// repository) must not push real snapshots out of `last` or the calendar buckets.
 public struct ForgetPolicy: Equatable, Sendable {
     public var last = 0
     public var hourly = 0
@@ -31,12 +35,24 @@ public struct ForgetPolicy: Equatable, Sendable {
         [last, hourly, daily, weekly, monthly, yearly].allSatisfy { $0 == 0 } && within == nil && tags.isEmpty
     }
 
-    /// Applies the policy to each group (host + paths) of `snapshots`.
-    public func apply(to snapshots: [Snapshot]) -> [ForgetGroup] {
+    /// How far ahead of this machine's clock a snapshot may be dated and still count (clock skew).
+    public static let futureTolerance: Double = 3600
+
+    /// Applies the policy to each group (host + paths) of `snapshots`; `now` decides which are
+    /// dated in the future.
+    public func apply(to snapshots: [Snapshot], now: Double = Date().timeIntervalSince1970) -> [ForgetGroup] {
         let grouped = Dictionary(grouping: snapshots) { ForgetGroup.Key(host: $0.record.host, paths: $0.record.paths.sorted()) }
         return grouped.keys.sorted().map { key in
-            ForgetGroup(key: key, decisions: decide(grouped[key] ?? []))
+            let group = grouped[key] ?? []
+            let future = group.filter { Self.isInTheFuture($0, now: now) }
+            let kept = future.map { ForgetDecision(snapshot: $0, keep: true, reasons: ["dated in the future: counted by no rule"]) }
+            return ForgetGroup(key: key, decisions: kept + decide(group.filter { !Self.isInTheFuture($0, now: now) }))
         }
+    }
+
+    /// True when `snapshot` is dated more than `futureTolerance` after `now`.
+    public static func isInTheFuture(_ snapshot: Snapshot, now: Double = Date().timeIntervalSince1970) -> Bool {
+        snapshot.record.epochSeconds > now + futureTolerance
     }
 
     /// The decision for `kura forget SNAP…`: the named snapshots go, the others stay, in one group.
