@@ -69,6 +69,7 @@ public final class RcloneObjectStore: ObjectStore, @unchecked Sendable {
 
     public func write(_ bytes: [UInt8], as name: String) throws {
         let staging = "tmp/upload-" + FileSystem.randomName()
+        FaultInjection.step()
         _ = try rclone(["rcat", path(staging)], object: name, input: bytes)
         try move(staging, to: name)
     }

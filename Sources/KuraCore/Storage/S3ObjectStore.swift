@@ -108,6 +108,7 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
                                      : fmemopen(&one, 1, "rb")
             guard let file else { throw KuraError.posix("cannot upload", name) }
             defer { fclose(file) }
+            FaultInjection.step()
             try put(name, file: file, length: Int64(raw.count))
         }
     }

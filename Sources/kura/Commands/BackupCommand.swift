@@ -45,6 +45,10 @@ struct BackupCommand: RepositoryCommand {
     @Flag(help: "Dump the database and read every file even when the parent snapshot shows them unchanged.")
     var force = false
 
+    @Option(help: ArgumentHelp("Then copy the new snapshot to this repository too (as 'kura copy'): a path, s3:… or rclone:….",
+                               valueName: "REPO2"))
+    var copyTo: String?
+
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
     var databaseURL: DatabaseURL? {
         get throws {
@@ -90,6 +94,17 @@ struct BackupCommand: RepositoryCommand {
                     in \(String(format: "%.2f", summary.durationSeconds)) s
                     snapshot \(result.snapshot.id.short) saved\(result.unreadable.isEmpty ? "" : " (\(result.unreadable.count) path(s) could not be read)")
                     """)
+            }
+            if let copyTo {
+                do {
+                    let copied = try CopyCommand.copy(from: repo, to: copyTo, [result.snapshot.id.hex],
+                                                      wait: repository.retryLock?.approximateInterval ?? 0)
+                    if !output.json { print(CopyCommand.describe(copied, to: copyTo)) }
+                } catch {
+                    Terminal.notice("snapshot \(result.snapshot.id.short) is saved in \(repo.path), but not copied to \(copyTo): "
+                                    + "'kura copy --to \(copyTo)' sends it once the cause below is fixed")
+                    throw error
+                }
             }
             if !result.unreadable.isEmpty { throw ExitCode(3) }
         }
