@@ -8,6 +8,7 @@ connection; every Nth request (N = --every) gets the fault of --mode instead:
   truncate   forward, then send the client only half of the response and close
   slow       forward, then trickle the response in small pieces with pauses
   down       for --seconds after the Nth request, reset every connection (a server restarting)
+  count      forward everything (requests are counted; the count is printed on SIGINT)
   always     answer 500 InternalError to the Nth request and every one after (a server that
              keeps failing, from the middle of a backup on)
 
@@ -43,6 +44,8 @@ class Proxy:
     def decide(self):
         with self.lock:
             self.count += 1
+            if self.mode == "count":
+                return None
             if self.mode == "always":
                 if self.count < self.every:
                     return None
@@ -122,7 +125,7 @@ def main():
     os.closerange(3, 65536)
     parser = argparse.ArgumentParser()
     parser.add_argument("--upstream", required=True, help="HOST:PORT")
-    parser.add_argument("--mode", required=True, choices=["status", "reset", "truncate", "slow", "down", "always"])
+    parser.add_argument("--mode", required=True, choices=["status", "reset", "truncate", "slow", "down", "always", "count"])
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
@@ -137,8 +140,10 @@ def main():
         while True:
             client, _ = listener.accept()
             threading.Thread(target=proxy.serve, args=(client,), daemon=True).start()
+    except KeyboardInterrupt:
+        pass
     finally:
-        print("requests %d faults %d" % (proxy.count, proxy.faults), file=sys.stderr)
+        print("requests %d faults %d" % (proxy.count, proxy.faults), file=sys.stderr, flush=True)
 
 if __name__ == "__main__":
     main()

@@ -30,7 +30,7 @@ JSON
     mkdir -p "$KURA_S3_DIR/data"
     "$venv/bin/weed" server -dir="$KURA_S3_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
         -master.port=$base -volume.port=$((base + 1)) -filer -filer.port=$((base + 2)) \
-        -s3 -s3.port=$s3 -s3.port.iceberg=0 -s3.config="$KURA_S3_DIR/identities.json" \
+        -s3 -s3.port=$s3 -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$KURA_S3_DIR/identities.json" \
         -master.volumeSizeLimitMB=128 -volume.max=100 >"$KURA_S3_DIR/log" 2>&1 &
     KURA_S3_PID=$!
     trap 'kura_stop_seaweedfs; kura_stop_postgres' EXIT
@@ -40,6 +40,7 @@ JSON
     until AWS_ACCESS_KEY_ID=$KURA_TEST_S3_ADMIN_KEY AWS_SECRET_ACCESS_KEY=$KURA_TEST_S3_ADMIN_SECRET AWS_DEFAULT_REGION=us-east-1 \
         aws --endpoint-url "$KURA_TEST_S3" s3api create-bucket --bucket "$KURA_TEST_S3_BUCKET" >/dev/null 2>&1; do
         tries=$((tries + 1))
+        if ! kill -0 "$KURA_S3_PID" 2>/dev/null; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS exited at start" >&2; return 1; fi
         if [ $tries -gt 120 ]; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS did not start" >&2; return 1; fi
         sleep 0.5
     done

@@ -1,34 +1,62 @@
 import Foundation
 
-/// Reads chunks out of packs — one ranged read of the object store each — and checks each
-/// against its id. Thread-safe; each thread brings its own decompressor.
+/// Reads chunks out of packs and checks each against its id. Thread-safe; each thread brings its
+/// own decompressor and buffers. Chunks that lie close together in one pack are fetched with one
+/// ranged read (`span`): on object storage each read is a request, so a file whose chunks were
+/// written one after the other costs one request per few MiB instead of one per chunk.
 public final class ChunkReader {
     private let store: ObjectStore
+    /// The largest range one read fetches, and the largest gap of unwanted bytes it reads over.
+    static let maxSpan = 8 << 20
+    static let maxGap = 256 << 10
 
     public init(store: ObjectStore) { self.store = store }
 
-    /// Reads, decodes and verifies one chunk into `destination`, which must be exactly its plain
-    /// length. `scratch` holds the stored bytes and is grown as needed.
-    public func read(_ location: ChunkLocation, into destination: UnsafeMutableRawBufferPointer,
-                     scratch: inout UnsafeMutableRawBufferPointer, decompressor: ChunkDecompressor) throws {
+    /// How many of `locations`, from the first, one ranged read should fetch: those in the first
+    /// one's pack, each after the previous, with gaps under `maxGap`, within `maxSpan` in all.
+    static func span(_ locations: ArraySlice<ChunkLocation>) -> Int {
+        guard let first = locations.first else { return 0 }
+        var end = first.entry.offset + UInt64(first.entry.storedLength)
+        var count = 1
+        for location in locations.dropFirst() {
+            let entry = location.entry
+            guard location.pack == first.pack, entry.offset >= end, entry.offset - end <= UInt64(maxGap),
+                  entry.offset + UInt64(entry.storedLength) - first.entry.offset <= UInt64(maxSpan) else { break }
+            end = entry.offset + UInt64(entry.storedLength)
+            count += 1
+        }
+        return count
+    }
+
+    /// Reads the stored bytes from the first to the last of `locations` (one span, see `span`) into
+    /// `scratch`, grown as needed; returns them. Offsets of the chunks are relative to the first.
+    func fetch(_ locations: ArraySlice<ChunkLocation>, scratch: inout UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        guard let first = locations.first, let last = locations.last else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let length = Int(last.entry.offset + UInt64(last.entry.storedLength) - first.entry.offset)
+        if scratch.count < length {
+            scratch.deallocate()
+            scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+        }
+        let region = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length])
+        do {
+            try store.read(RepositoryLayout.packName(first.pack), at: Int64(first.entry.offset), into: region)
+        } catch KuraError.integrity {
+            throw KuraError.integrity(.packDamaged(pack: first.pack.short, .chunkBeyondEnd(chunk: last.entry.chunk.short)))
+        } catch KuraError.io(_, _, ENOENT) {
+            throw KuraError.integrity(.packMissing(pack: first.pack.short))
+        }
+        return UnsafeRawBufferPointer(region)
+    }
+
+    /// Decodes and verifies one chunk whose stored bytes are `stored` into `destination`, which
+    /// must be exactly its plain length.
+    func decode(_ location: ChunkLocation, stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
+                decompressor: ChunkDecompressor) throws {
         let entry = location.entry
         guard destination.count == Int(entry.plainLength) else {
             throw KuraError.integrity(.sizeMismatch(path: "chunk \(entry.chunk.short)", actual: Int64(destination.count), expected: Int64(entry.plainLength)))
         }
-        let stored = Int(entry.storedLength)
-        if scratch.count < stored {
-            scratch.deallocate()
-            scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: stored, alignment: 64)
-        }
-        let region = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<stored])
-        do {
-            try store.read(RepositoryLayout.packName(location.pack), at: Int64(entry.offset), into: region)
-        } catch KuraError.integrity {
-            throw KuraError.integrity(.packDamaged(pack: location.pack.short, .chunkBeyondEnd(chunk: entry.chunk.short)))
-        } catch KuraError.io(_, _, ENOENT) {
-            throw KuraError.integrity(.packMissing(pack: location.pack.short))
-        }
-        guard decompressor.decompress(UnsafeRawBufferPointer(region), codec: entry.codec, into: destination),
+        guard decompressor.decompress(stored, codec: entry.codec, into: destination),
               SHA256Hasher.hash(UnsafeRawBufferPointer(destination)) == entry.chunk else {
             throw KuraError.integrity(.chunkDamaged(chunk: entry.chunk.short, pack: location.pack.short))
         }

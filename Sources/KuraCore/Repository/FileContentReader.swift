@@ -27,21 +27,36 @@ final class FileContentReader {
     }
 
     /// Streams the verified content made of `chunks` (`size` bytes in all) of what `path` names.
+    /// Neighbouring chunks of one pack are fetched together (`ChunkReader.span`).
     func forEachChunk(_ chunks: [ChunkID], size: Int64, of path: String, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var total: Int64 = 0
+        var resolved: [ChunkLocation] = []
+        resolved.reserveCapacity(chunks.count)
         for chunk in chunks {
             guard let location = locations[chunk] else {
                 throw KuraError.integrity(.chunkNotIndexed(chunk: chunk.short, path: path))
             }
-            let length = Int(location.entry.plainLength)
-            if plain.count < length {
-                plain.deallocate()
-                plain = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+            resolved.append(location)
+        }
+        var total: Int64 = 0
+        var next = 0
+        while next < resolved.count {
+            let run = resolved[next..<(next + ChunkReader.span(resolved[next...]))]
+            let stored = try reader.fetch(run, scratch: &scratch)
+            let base = run[run.startIndex].entry.offset
+            for location in run {
+                let length = Int(location.entry.plainLength)
+                if plain.count < length {
+                    plain.deallocate()
+                    plain = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
+                }
+                let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
+                let start = Int(location.entry.offset - base)
+                try reader.decode(location, stored: UnsafeRawBufferPointer(rebasing: stored[start..<(start + Int(location.entry.storedLength))]),
+                                  into: destination, decompressor: decompressor)
+                try body(UnsafeRawBufferPointer(destination))
+                total += Int64(length)
             }
-            let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
-            try reader.read(location, into: destination, scratch: &scratch, decompressor: decompressor)
-            try body(UnsafeRawBufferPointer(destination))
-            total += Int64(length)
+            next = run.endIndex
         }
         guard total == size else {
             throw KuraError.integrity(.sizeMismatch(path: path, actual: total, expected: size))

@@ -121,8 +121,9 @@ public final class Restorer {
         var bytes: Int64 = 0
         var next = 0
         // Files are taken one by one from a shared counter: while one worker restores a big file
-        // (a database dump), the other goes on through the rest of the page.
-        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+        // (a database dump), the others go on through the rest of the page. Two workers keep both
+        // cores busy; object storage gets one per connection (its reads wait on the network).
+        DispatchQueue.concurrentPerform(iterations: max(2, repository.store.parallelWrites)) { _ in
             let content = FileContentReader(reader: chunkReader, locations: locations)
             while true {
                 lock.lock()
