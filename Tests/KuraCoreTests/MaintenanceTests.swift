@@ -184,4 +184,18 @@ import KuraTestSupport
         #expect(kuraError { _ = try repository.lock(exclusive: false, wait: 0.3) }?.exitCode == 11)
         prune.release()
     }
+
+    /// A record dated years ahead (a compromised host's lie in an append-only repository): verify
+    /// warns about it by id, and `forget --keep-last 1` still keeps the real newest night.
+    @Test func aSnapshotDatedInTheFutureIsNamedAndCountsForNoRule() throws {
+        let (scratch, repository, snapshots, media) = try nights()
+        defer { withExtendedLifetime(scratch) {} }
+        let forged = try Archiver(repository: repository).backup(
+            BackupOptions(media: media, host: "test-host", time: "2031-01-01T02:00:00.000000000+01:00")).snapshot
+        let report = try RepositoryChecker(repository: repository).check(CheckOptions())
+        #expect(report.ok)
+        #expect(report.warnings.contains { $0.contains(forged.id.short) && $0.contains("in the future") }, "\(report.warnings)")
+        let kept = try repository.forgetPlan(ForgetPolicy(last: 1)).flatMap(\.kept).map(\.snapshot.id)
+        #expect(Set(kept) == [forged.id, try #require(snapshots.last).id])
+    }
 }

@@ -48,5 +48,12 @@ import KuraTestSupport
         let closed = kuraError { _ = try store(endpoint: URL(string: "http://127.0.0.1:1")!).size(of: "config") }
         guard case .storageUnreachable? = closed else { Issue.record("closed port: \(String(describing: closed))"); return }
         #expect(closed?.exitCode == 1)
+        // TLS spoken to a plain-HTTP server: a TLS error, not retried, one line.
+        let tlsEndpoint = try #require(URL(string: endpoint.absoluteString.replacingOccurrences(of: "http://", with: "https://")))
+        let started = Date()
+        let tls = kuraError { _ = try store(endpoint: tlsEndpoint).size(of: "config") }
+        guard case .storageUnreachable(_, let reason)? = tls else { Issue.record("TLS: \(String(describing: tls))"); return }
+        #expect(reason.lowercased().contains("ssl") || reason.lowercased().contains("tls"), "\(reason)")
+        #expect(Date().timeIntervalSince(started) < 5)
     }
 }

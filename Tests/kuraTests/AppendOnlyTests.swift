@@ -9,9 +9,15 @@ import KuraTestSupport
 struct AppendOnlyTests {
     typealias Sandbox = CLISandbox
 
-    static func repository(bucket variable: String) -> String {
+    /// A new repository in the bucket named by `variable`, made with the admin's keys: its URL,
+    /// the bucket, a sandbox that runs as the admin, and the site identity's keys.
+    static func repository(bucket variable: String) throws -> (url: String, bucket: String, admin: Sandbox, site: [String: String]) {
         let environment = ProcessInfo.processInfo.environment
-        return "s3:\(environment["KURA_TEST_S3"] ?? "")/\(environment[variable] ?? "")/site-\(UUID().uuidString.prefix(8))"
+        let bucket = try #require(environment[variable])
+        let url = "s3:\(environment["KURA_TEST_S3"] ?? "")/\(bucket)/site-\(UUID().uuidString.prefix(8))"
+        let admin = try Sandbox(repository: url, environment: TestBackend.s3Credentials("ADMIN"))
+        #expect(try admin.kura("init").status == 0)
+        return (url, bucket, admin, TestBackend.s3Credentials("SITE"))
     }
 
     /// `aws s3api …` against the test server as `identity`; its status and standard output.
@@ -35,11 +41,7 @@ struct AppendOnlyTests {
     }
 
     @Test func siteCredentialsBackUpButCannotDelete() throws {
-        let repository = Self.repository(bucket: "KURA_TEST_S3_APPEND_BUCKET")
-        let bucket = try #require(ProcessInfo.processInfo.environment["KURA_TEST_S3_APPEND_BUCKET"])
-        let admin = try Sandbox(repository: repository, environment: TestBackend.s3Credentials("ADMIN"))
-        let site = TestBackend.s3Credentials("SITE")
-        #expect(try admin.kura("init").status == 0)
+        let (repository, bucket, admin, site) = try Self.repository(bucket: "KURA_TEST_S3_APPEND_BUCKET")
         for night in 1...2 {
             try Data("receipt \(night)".utf8).write(to: URL(fileURLWithPath: admin.media + "/receipts/night\(night).pdf"))
             let backup = try admin.run(["backup", "--media", admin.media], environment: site)
@@ -66,11 +68,7 @@ struct AppendOnlyTests {
     }
 
     @Test func anOverwrittenPackIsDetectedAndItsLockedVersionRestoresTheSnapshot() throws {
-        let repository = Self.repository(bucket: "KURA_TEST_S3_LOCKED_BUCKET")
-        let bucket = try #require(ProcessInfo.processInfo.environment["KURA_TEST_S3_LOCKED_BUCKET"])
-        let admin = try Sandbox(repository: repository, environment: TestBackend.s3Credentials("ADMIN"))
-        let site = TestBackend.s3Credentials("SITE")
-        #expect(try admin.kura("init").status == 0)
+        let (repository, bucket, admin, site) = try Self.repository(bucket: "KURA_TEST_S3_LOCKED_BUCKET")
         #expect(try admin.run(["backup", "--media", admin.media], environment: site).status == 0)
         // The compromised site overwrites every pack with garbage: with Object Lock that only adds versions.
         let listing = try Self.aws("ADMIN", ["list-objects-v2", "--bucket", bucket, "--prefix", Self.key(of: repository, "data/"),
@@ -95,5 +93,13 @@ struct AppendOnlyTests {
         let again = try admin.kura("verify", "--read-data")
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(try admin.kura("cat", "latest", "media/receipts/reçu été.pdf").stdout == "reçu")
+        // Prune on a locked bucket: its deletes only add delete markers (the locked versions stay
+        // until their retention ends); it completes, and the repository stays whole.
+        try Data("night 2".utf8).write(to: URL(fileURLWithPath: admin.media + "/photo.jpg"))
+        #expect(try admin.run(["backup", "--media", admin.media], environment: site).status == 0)
+        let prune = try admin.kura("forget", "--keep-last", "1", "--prune")
+        #expect(prune.status == 0, "\(prune.stderr)")
+        #expect(try admin.kura("verify", "--read-data").status == 0)
+        #expect(try admin.kura("cat", "latest", "media/photo.jpg").stdout == "night 2")
     }
 }

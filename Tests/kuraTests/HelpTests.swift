@@ -10,7 +10,7 @@ import KuraTestSupport
 @Suite struct HelpTests {
     static let commands: [[String]] = [
         [], ["init"], ["backup"], ["snapshots"], ["ls"], ["cat"], ["find"], ["diff"], ["restore"], ["export"], ["import"],
-        ["verify"], ["forget"], ["prune"], ["repair"], ["repair", "index"], ["repair", "permissions"], ["stats"], ["unlock"],
+        ["verify"], ["copy"], ["forget"], ["prune"], ["repair"], ["repair", "index"], ["repair", "permissions"], ["stats"], ["unlock"],
     ]
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Help").path

@@ -261,9 +261,15 @@ def main():
     report = {"site_bytes": site_bytes, "media_files": len(site.uploads), "dump_bytes": os.path.getsize(site.dump),
               "size_arg": args.size, "nights": args.nights, "results": results, "checks": checks,
               "note": "page cache warm (it cannot be dropped here); Kura's backups include its own pg_dump"}
-    with open(args.json, "w") as file:
+    publish(report, args.json, print_table)
+
+
+def publish(report, path, table):
+    """Writes the raw figures as JSON, prints the table, and fails when a restore differed."""
+    with open(path, "w") as file:
         json.dump(report, file, indent=1)
-    print_table(report)
+    table(report)
+    checks = report["checks"]
     if not all(checks.values()):
         raise SystemExit("a restore differs from the source: " + ", ".join(k for k, v in checks.items() if not v))
 

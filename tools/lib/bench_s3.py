@@ -7,16 +7,14 @@ sync), one media file from a warm cache (median of 5) and from an empty cache, e
 verify --read-data; then requests per GB stored (a counting pass of each first backup through
 tools/lib/fault_proxy.py in pass-through mode), and `kura copy` of a local repository to S3."""
 import argparse
-import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import Site, timed, median_of, du, sh, q  # noqa: E402
+from bench import Site, timed, median_of, du, sh, q, publish  # noqa: E402
 
 
 def counted_first_backup(command, env, upstream, proxy_script):
@@ -118,11 +116,7 @@ def main():
     }
     report = {"site_bytes": site_bytes, "media_files": len(site.uploads), "size_arg": args.size, "results": results, "checks": checks,
               "server": "SeaweedFS 4.48 on loopback (weed server -s3)", "note": "page cache warm; Kura's backups include its own pg_dump"}
-    with open(args.json, "w") as file:
-        json.dump(report, file, indent=1)
-    print_table(report)
-    if not all(checks.values()):
-        raise SystemExit("a restore differs from the source: " + ", ".join(k for k, v in checks.items() if not v))
+    publish(report, args.json, print_table)
 
 
 def print_table(report):
