@@ -14,7 +14,7 @@ connection; every Nth request (N = --every) gets the fault of --mode instead:
 
 Prints its port on stdout, then serves until killed. Counts go to stderr on exit.
 """
-import argparse, os, socket, struct, sys, threading, time
+import argparse, os, signal, socket, struct, sys, threading, time
 
 def read_head(sock, buffer):
     while b"\r\n\r\n" not in buffer:
@@ -40,6 +40,7 @@ class Proxy:
     def __init__(self, upstream, mode, every, seconds):
         self.upstream, self.mode, self.every, self.seconds = upstream, mode, every, seconds
         self.count, self.faults, self.lock, self.down_until = 0, 0, threading.Lock(), 0.0
+        self.log = False
 
     def decide(self):
         with self.lock:
@@ -71,6 +72,8 @@ class Proxy:
                 if head is None:
                     break
                 length = content_length(head)
+                if self.log:
+                    print(head.split(b"\r\n")[0].decode(errors="replace"), file=sys.stderr, flush=True)
                 fault = self.decide()
                 if fault == "reset":
                     reset(client)
@@ -128,9 +131,12 @@ def main():
     parser.add_argument("--mode", required=True, choices=["status", "reset", "truncate", "slow", "down", "always", "count"])
     parser.add_argument("--every", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--log", action="store_true", help="print each request's first line on stderr")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     host, _, port = args.upstream.rpartition(":")
     proxy = Proxy((host, int(port)), args.mode, args.every, args.seconds)
+    proxy.log = args.log
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

@@ -111,7 +111,7 @@ public final class RepositoryChecker {
                 continue
             }
             do {
-                let snapshot = try repository.readSnapshot(id)
+                let snapshot = try repository.readSnapshot(id, useCache: false)
                 let problems = try repository.withSnapshotDatabase(snapshot) { path -> [String] in
                     let problems = try SnapshotReader(path: path).integrityProblems()
                     if problems.isEmpty { try usage.add(snapshot, databasePath: path) }

@@ -218,15 +218,38 @@ public final class Repository {
     /// Every snapshot record, oldest first.
     public func snapshots() throws -> [Snapshot] {
         var result: [Snapshot] = []
-        for name in try store.list("snapshots") {
+        let names = try store.list("snapshots")
+        for name in names {
             guard let id = ChunkID(hex: name) else { continue }
             result.append(try readSnapshot(id))
+        }
+        if !location.isLocal {
+            // Records of snapshots forgotten meanwhile (by this host or another) leave the cache.
+            let listed = Set(names)
+            for cached in (try? FileSystem.list(recordCache)) ?? [] where !listed.contains(cached) { unlink(recordCache + "/" + cached) }
         }
         return result.sorted { ($0.record.epochSeconds, $0.id) < ($1.record.epochSeconds, $1.id) }
     }
 
-    public func readSnapshot(_ id: ChunkID) throws -> Snapshot {
-        let bytes = try store.read(RepositoryLayout.snapshotName(id), limit: SnapshotRecord.maxFileSize)
+    /// `<cache>/records`: copies of a remote repository's snapshot records (immutable, named by
+    /// their hash), so that listing 300 nights costs one LIST request and not 300 GETs.
+    private var recordCache: String { cacheDirectory + "/records" }
+
+    /// Reads and checks a snapshot record. In a remote repository the local copy is used when it
+    /// is there and still matches its name, unless `useCache` is false (verify reads the stored one).
+    public func readSnapshot(_ id: ChunkID, useCache: Bool = true) throws -> Snapshot {
+        let cached = recordCache + "/" + id.hex
+        let remote = !location.isLocal
+        let bytes: [UInt8]
+        if remote && useCache, let local = try? FileSystem.readFile(cached, limit: SnapshotRecord.maxFileSize), SHA256Hasher.hash(local) == id {
+            bytes = local
+        } else {
+            bytes = try store.read(RepositoryLayout.snapshotName(id), limit: SnapshotRecord.maxFileSize)
+            if remote && SHA256Hasher.hash(bytes) == id {
+                try? FileSystem.makeDirectory(recordCache, mode: FilePermissions.ownerOnly.directory)
+                try? FileSystem.writeAtomically(bytes, to: cached, temporaryDirectory: layout.tmpDirectory, mode: FilePermissions.ownerOnly.file)
+            }
+        }
         guard SHA256Hasher.hash(bytes) == id else {
             throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "does not match its name"))
         }

@@ -122,8 +122,10 @@ public final class Restorer {
         var next = 0
         // Files are taken one by one from a shared counter: while one worker restores a big file
         // (a database dump), the others go on through the rest of the page. Two workers keep both
-        // cores busy; object storage gets one per connection (its reads wait on the network).
-        DispatchQueue.concurrentPerform(iterations: max(2, repository.store.parallelWrites)) { _ in
+        // cores busy; object storage gets two per connection (most of a small file's time there is
+        // the wait for its one request).
+        let workers = repository.location.isLocal ? 2 : 2 * repository.store.parallelWrites
+        Workers.run(workers) { _ in
             let content = FileContentReader(reader: chunkReader, locations: locations)
             while true {
                 lock.lock()
