@@ -24,11 +24,16 @@ class KuraSettings:
     # Passed to kura in its environment only (PGPASSWORD): never on a command line.
     environment: dict = field(default_factory=dict)
 
+    @property
+    def remote(self):
+        """True for a repository in object storage or on an rclone remote (s3:…, rclone:…)."""
+        return self.repository.startswith(("s3:", "rclone:"))
+
     @classmethod
     def load(cls):
         kura = getattr(settings, "KURA", {})
         if "REPOSITORY" not in kura:
-            raise ImproperlyConfigured(_('settings.KURA["REPOSITORY"] is missing: the folder of the Kura repository'))
+            raise ImproperlyConfigured(_('settings.KURA["REPOSITORY"] is missing: the Kura repository (a folder, s3:… or rclone:…)'))
         base = Path(getattr(settings, "BASE_DIR", os.getcwd()))
         export = kura.get("EXPORT", "latest")
         if export not in ("latest", "none"):

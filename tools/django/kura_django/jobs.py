@@ -19,7 +19,12 @@ _thread = None
 
 
 def state_path(conf):
-    return os.path.join(os.path.dirname(os.path.abspath(conf.repository)), ".kura-django-job.json")
+    """Beside a local repository; for a remote one, in the export folder (this machine's; made
+    owner-only if it does not exist yet)."""
+    if not conf.remote:
+        return os.path.join(os.path.dirname(os.path.abspath(conf.repository)), ".kura-django-job.json")
+    os.makedirs(conf.export_dir, mode=0o700, exist_ok=True)
+    return os.path.join(conf.export_dir, ".kura-django-job.json")
 
 
 def read(conf):

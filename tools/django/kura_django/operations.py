@@ -63,7 +63,7 @@ def backup(kura=None, dest=None, restore_test=False, step=lambda name: None):
 def listing(kura=None):
     """(snapshots, archives) for --list and the admin page."""
     kura = kura or Kura()
-    snapshots = kura.snapshots() if os.path.exists(os.path.join(kura.conf.repository, "config")) else []
+    snapshots = kura.snapshots() if kura.has_repository() else []
     archives = [{"name": os.path.basename(path), "path": path, "time": when, "size": os.path.getsize(path)}
                 for when, path in rotation.archives(kura.conf.export_dir)]
     return snapshots, archives

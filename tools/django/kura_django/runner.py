@@ -42,8 +42,17 @@ class Kura:
         return subprocess.Popen([self.conf.binary, *args], env=self.environment(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, **kwargs)
 
+    def has_repository(self):
+        """True when the repository exists (a folder's config, or a remote that answers)."""
+        if not self.conf.remote:
+            return os.path.exists(os.path.join(self.conf.repository, "config"))
+        code, _, _ = self.run("snapshots", "--json", check=False)
+        if code not in (0, 10):
+            self.run("snapshots", "--json")  # raises with kura's one-line error
+        return code == 0
+
     def ensure_repository(self):
-        if not os.path.exists(os.path.join(self.conf.repository, "config")):
+        if not self.has_repository():
             self.run("init")
 
     # The commands the app uses.

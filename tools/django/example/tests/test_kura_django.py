@@ -30,12 +30,16 @@ from school.models import Payment, Student
 
 
 class SiteTestCase(TransactionTestCase):
-    """Each test gets its own repository, export folder, media folder and kura cache."""
+    """Each test gets its own repository, export folder, media folder and kura cache. With
+    EXAMPLE_REMOTE_REPOSITORY (an s3:… URL; tools/django/test sets it when SeaweedFS runs) the
+    repository is a new prefix there instead of a folder."""
 
     def setUp(self):
         self.root = Path(tempfile.mkdtemp(prefix="kura-django-test-"))
         self.media = self.root / "media"
-        kura = dict(settings.KURA, REPOSITORY=str(self.root / "repo"), EXPORT_DIR=str(self.root / "backups"))
+        remote = os.environ.get("EXAMPLE_REMOTE_REPOSITORY")
+        repository = f"{remote}/{self.root.name}" if remote else str(self.root / "repo")
+        kura = dict(settings.KURA, REPOSITORY=repository, EXPORT_DIR=str(self.root / "backups"))
         self.settings_override = override_settings(MEDIA_ROOT=str(self.media), KURA=kura)
         self.settings_override.enable()
         self.environment = mock.patch.dict(os.environ, {"KURA_CACHE": str(self.root / "cache")})
