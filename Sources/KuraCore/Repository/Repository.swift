@@ -22,6 +22,13 @@ public final class Repository {
     /// Local folder for temp files: packs being written, dumps being spooled.
     public var temporaryDirectory: String { layout.tmpDirectory }
 
+    /// The store for one reader walking files in order (export): with read-ahead on object
+    /// storage (`ReadAheadStore`), the store itself on a disk. Parallel restores use `store`: their
+    /// workers' interleaved reads would waste the windows (measured in docs/BENCHMARKS.md).
+    func storeForSequentialReads() -> ObjectStore {
+        location.isLocal ? store : ReadAheadStore(store)
+    }
+
     private init(location: RepositoryLocation, layout: RepositoryLayout?, store: ObjectStore, config: RepositoryConfig,
                  cacheRoot: String) throws {
         self.location = location
