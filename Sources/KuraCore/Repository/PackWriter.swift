@@ -13,7 +13,9 @@ public struct FinishedPack: Sendable {
 /// from the page cache), fsync and publishing it (a rename into `data/`, or an upload) run in the
 /// background, so that the archiver thread fills the next pack meanwhile and the pack hash costs
 /// it nothing. Up to `store.parallelWrites` packs are published at once; the archiver waits only
-/// when twice that many closed packs are waiting (bounded temp space).
+/// when too many closed packs are waiting (bounded temp space): 64 for a disk, whose finalizer
+/// keeps up (a bound of 4 cost 5 % of a first backup, docs/BENCHMARKS.md), 2 × connections + 2
+/// for object storage.
 /// `finish()` waits until every pack is durable and returns them all. The repository's chunk
 /// store (`ChunkStore`); packs are published through its object store.
 final class PackWriter: ChunkStore {
@@ -47,7 +49,7 @@ final class PackWriter: ChunkStore {
         self.layout = layout
         self.store = store
         self.targetSize = targetSize
-        backlog = DispatchSemaphore(value: 2 * store.parallelWrites + 2)
+        backlog = DispatchSemaphore(value: store.parallelWrites == 1 ? 64 : 2 * store.parallelWrites + 2)
         publishing = DispatchSemaphore(value: store.parallelWrites)
         staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     }
