@@ -247,19 +247,22 @@ public final class Repository {
     public func readSnapshot(_ id: ChunkID, useCache: Bool = true) throws -> Snapshot {
         let cached = recordCache + "/" + id.hex
         let remote = !location.isLocal
-        let bytes: [UInt8]
         if remote && useCache, let local = try? FileSystem.readFile(cached, limit: SnapshotRecord.maxFileSize), SHA256Hasher.hash(local) == id {
-            bytes = local
-        } else {
-            bytes = try store.read(RepositoryLayout.snapshotName(id), limit: SnapshotRecord.maxFileSize)
-            if remote && SHA256Hasher.hash(bytes) == id {
-                try? FileSystem.makeDirectory(recordCache, mode: FilePermissions.ownerOnly.directory)
-                try? FileSystem.writeAtomically(bytes, to: cached, temporaryDirectory: layout.tmpDirectory, mode: FilePermissions.ownerOnly.file)
-            }
+            return try decodeSnapshot(id, local)
         }
+        let bytes = try store.read(RepositoryLayout.snapshotName(id), limit: SnapshotRecord.maxFileSize)
         guard SHA256Hasher.hash(bytes) == id else {
             throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "does not match its name"))
         }
+        if remote {
+            try? FileSystem.makeDirectory(recordCache, mode: FilePermissions.ownerOnly.directory)
+            try? FileSystem.writeAtomically(bytes, to: cached, temporaryDirectory: layout.tmpDirectory, mode: FilePermissions.ownerOnly.file)
+        }
+        return try decodeSnapshot(id, bytes)
+    }
+
+    /// A snapshot record whose bytes already match `id`.
+    private func decodeSnapshot(_ id: ChunkID, _ bytes: [UInt8]) throws -> Snapshot {
         do {
             return Snapshot(id: id, record: try JSONDecoder().decode(SnapshotRecord.self, from: Data(bytes)))
         } catch {
