@@ -5,26 +5,6 @@ import KuraTestSupport
 
 /// Read-ahead for one reader walking an object forward (export from object storage).
 @Suite struct ReadAheadStoreTests {
-    /// Counts the ranged reads that reach the store below.
-    final class CountingStore: ObjectStore, @unchecked Sendable {
-        let base: ObjectStore
-        private let lock = NSLock()
-        private var reads = 0
-        var rangedReads: Int { lock.withLock { reads } }
-        init(_ base: ObjectStore) { self.base = base }
-        var location: String { base.location }
-        func list(_ folder: String) throws -> [String] { try base.list(folder) }
-        func size(of name: String) throws -> Int64? { try base.size(of: name) }
-        func read(_ name: String, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
-            lock.withLock { reads += 1 }
-            try base.read(name, at: offset, into: buffer)
-        }
-        func read(_ name: String, limit: Int) throws -> [UInt8] { try base.read(name, limit: limit) }
-        func write(_ bytes: [UInt8], as name: String) throws { try base.write(bytes, as: name) }
-        func publish(file: String, as name: String) throws { try base.publish(file: file, as: name) }
-        func delete(_ names: [String]) throws { try base.delete(names) }
-    }
-
     @Test func forwardReadsAreServedFromOneWindowAndJumpsReadOnlyWhatTheyAsk() throws {
         let scratch = Scratch()
         for store in try ObjectStoreTests.stores(scratch) where !(store is RcloneObjectStore) {

@@ -28,22 +28,16 @@ kura_start_seaweedfs() {
 JSON
     chmod 600 "$KURA_S3_DIR/identities.json"
     mkdir -p "$KURA_S3_DIR/data"
-    "$venv/bin/weed" server -dir="$KURA_S3_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-        -master.port=$base -volume.port=$((base + 1)) -filer -filer.port=$((base + 2)) \
-        -s3 -s3.port=$s3 -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$KURA_S3_DIR/identities.json" \
-        -master.volumeSizeLimitMB=128 -volume.max=100 >"$KURA_S3_DIR/log" 2>&1 &
+    KURA_S3_COMMAND=("$venv/bin/weed" server -dir="$KURA_S3_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1
+        -master.port=$base -volume.port=$((base + 1)) -filer -filer.port=$((base + 2))
+        -s3 -s3.port=$s3 -s3.port.iceberg=0 -s3.port.lance=0 -s3.config="$KURA_S3_DIR/identities.json"
+        -master.volumeSizeLimitMB=128 -volume.max=100)
+    "${KURA_S3_COMMAND[@]}" >"$KURA_S3_DIR/log" 2>&1 &
     KURA_S3_PID=$!
     trap 'kura_stop_seaweedfs; kura_stop_postgres' EXIT
     export KURA_TEST_S3="http://127.0.0.1:$s3" KURA_TEST_S3_BUCKET=kura-test
     export KURA_TEST_S3_ADMIN_KEY KURA_TEST_S3_ADMIN_SECRET KURA_TEST_S3_SITE_KEY KURA_TEST_S3_SITE_SECRET
-    local tries=0
-    until AWS_ACCESS_KEY_ID=$KURA_TEST_S3_ADMIN_KEY AWS_SECRET_ACCESS_KEY=$KURA_TEST_S3_ADMIN_SECRET AWS_DEFAULT_REGION=us-east-1 \
-        aws --endpoint-url "$KURA_TEST_S3" s3api create-bucket --bucket "$KURA_TEST_S3_BUCKET" >/dev/null 2>&1; do
-        tries=$((tries + 1))
-        if ! kill -0 "$KURA_S3_PID" 2>/dev/null; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS exited at start" >&2; return 1; fi
-        if [ $tries -gt 120 ]; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS did not start" >&2; return 1; fi
-        sleep 0.5
-    done
+    kura_wait_for_seaweedfs create-bucket --bucket "$KURA_TEST_S3_BUCKET" || return 1
     local admin=(env AWS_ACCESS_KEY_ID=$KURA_TEST_S3_ADMIN_KEY AWS_SECRET_ACCESS_KEY=$KURA_TEST_S3_ADMIN_SECRET AWS_DEFAULT_REGION=us-east-1
                  aws --endpoint-url "$KURA_TEST_S3" s3api)
     export KURA_TEST_S3_APPEND_BUCKET=kura-append KURA_TEST_S3_LOCKED_BUCKET=kura-locked
@@ -54,6 +48,30 @@ JSON
     "${admin[@]}" put-object-lock-configuration --bucket kura-locked \
         --object-lock-configuration '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"COMPLIANCE","Days":1}}}'
     echo "SeaweedFS $("$venv/bin/weed" version 2>/dev/null | awk '{print $3}' | head -1) S3 at $KURA_TEST_S3, bucket $KURA_TEST_S3_BUCKET" >&2
+}
+
+# Retries an `aws s3api` call (create-bucket at start, head-bucket after a restart) until the
+# server answers it: one minute at most.
+kura_wait_for_seaweedfs() {
+    local tries=0
+    until AWS_ACCESS_KEY_ID=$KURA_TEST_S3_ADMIN_KEY AWS_SECRET_ACCESS_KEY=$KURA_TEST_S3_ADMIN_SECRET AWS_DEFAULT_REGION=us-east-1 \
+        aws --endpoint-url "$KURA_TEST_S3" s3api "$@" >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        if ! kill -0 "$KURA_S3_PID" 2>/dev/null; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS exited at start" >&2; return 1; fi
+        if [ $tries -gt 120 ]; then tail -20 "$KURA_S3_DIR/log" >&2; echo "SeaweedFS did not start" >&2; return 1; fi
+        sleep 0.5
+    done
+}
+
+# Kills the server (SIGKILL, as a crash or an OOM kill would) and starts it again on the same
+# data and ports, after `$1` seconds down; returns once it answers.
+kura_restart_seaweedfs() {
+    kill -9 "$KURA_S3_PID" 2>/dev/null || true
+    wait "$KURA_S3_PID" 2>/dev/null || true
+    sleep "${1:-2}"
+    "${KURA_S3_COMMAND[@]}" >>"$KURA_S3_DIR/log" 2>&1 &
+    KURA_S3_PID=$!
+    kura_wait_for_seaweedfs head-bucket --bucket "$KURA_TEST_S3_BUCKET"
 }
 
 kura_stop_seaweedfs() {

@@ -15,17 +15,34 @@ public final class ChunkReader {
     /// How many of `locations`, from the first, one ranged read should fetch: those in the first
     /// one's pack, each after the previous, with gaps under `maxGap`, within `maxSpan` in all.
     static func span(_ locations: ArraySlice<ChunkLocation>) -> Int {
-        guard let first = locations.first else { return 0 }
-        var end = first.entry.offset + UInt64(first.entry.storedLength)
-        var count = 1
-        for location in locations.dropFirst() {
-            let entry = location.entry
-            guard location.pack == first.pack, entry.offset >= end, entry.offset - end <= UInt64(maxGap),
-                  entry.offset + UInt64(entry.storedLength) - first.entry.offset <= UInt64(maxSpan) else { break }
-            end = entry.offset + UInt64(entry.storedLength)
+        var span = Span()
+        var count = 0
+        for location in locations {
+            guard span.append(location) else { break }
             count += 1
         }
         return count
+    }
+
+    /// The byte range one ranged read fetches, grown chunk by chunk under the rules of `span`.
+    struct Span {
+        private(set) var pack: ChunkID?
+        private(set) var start: UInt64 = 0
+        private(set) var end: UInt64 = 0
+
+        /// Takes `location` into the span when it may follow what is there; false otherwise.
+        mutating func append(_ location: ChunkLocation) -> Bool {
+            let entry = location.entry
+            let chunkEnd = entry.offset + UInt64(entry.storedLength)
+            guard let pack else {
+                (pack, start, end) = (location.pack, entry.offset, chunkEnd)
+                return true
+            }
+            guard location.pack == pack, entry.offset >= end, entry.offset - end <= UInt64(ChunkReader.maxGap),
+                  chunkEnd - start <= UInt64(ChunkReader.maxSpan) else { return false }
+            end = chunkEnd
+            return true
+        }
     }
 
     /// Reads the stored bytes from the first to the last of `locations` (one span, see `span`) into

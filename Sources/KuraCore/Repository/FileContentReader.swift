@@ -10,6 +10,9 @@ final class FileContentReader {
     private let decompressor = ChunkDecompressor()
     private var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     private var plain = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    /// Which stored bytes `scratch` holds (the last range fetched): a later run inside it is not
+    /// fetched again.
+    private var held: (pack: ChunkID, start: UInt64, bytes: UnsafeRawBufferPointer)?
 
     init(reader: ChunkReader, locations: [ChunkID: ChunkLocation]) {
         self.reader = reader
@@ -41,8 +44,7 @@ final class FileContentReader {
         var next = 0
         while next < resolved.count {
             let run = resolved[next..<(next + ChunkReader.span(resolved[next...]))]
-            let stored = try reader.fetch(run, scratch: &scratch)
-            let base = run[run.startIndex].entry.offset
+            let (stored, base) = try storedBytes(of: run)
             for location in run {
                 let length = Int(location.entry.plainLength)
                 if plain.count < length {
@@ -61,5 +63,28 @@ final class FileContentReader {
         guard total == size else {
             throw KuraError.integrity(.sizeMismatch(path: path, actual: total, expected: size))
         }
+    }
+
+    /// Fetches, in one ranged read, the stored bytes of `locations` (one span: see
+    /// `ChunkReader.span`), typically the chunks of several small files written one after the
+    /// other; the files' reads that follow then take their chunks from memory. On object storage
+    /// this turns a request per file into a request per few MiB.
+    func prefetch(_ locations: ArraySlice<ChunkLocation>) throws {
+        _ = try storedBytes(of: locations)
+    }
+
+    /// The stored bytes of a span and the pack offset they start at: from what `scratch` holds
+    /// when the span lies inside it, else fetched.
+    private func storedBytes(of run: ArraySlice<ChunkLocation>) throws -> (UnsafeRawBufferPointer, UInt64) {
+        guard let first = run.first, let last = run.last else { return (UnsafeRawBufferPointer(start: nil, count: 0), 0) }
+        let end = last.entry.offset + UInt64(last.entry.storedLength)
+        if let held, held.pack == first.pack, first.entry.offset >= held.start, end <= held.start + UInt64(held.bytes.count) {
+            let from = Int(first.entry.offset - held.start)
+            return (UnsafeRawBufferPointer(rebasing: held.bytes[from..<(from + Int(end - first.entry.offset))]), first.entry.offset)
+        }
+        held = nil
+        let stored = try reader.fetch(run, scratch: &scratch)
+        held = (first.pack, first.entry.offset, stored)
+        return (stored, first.entry.offset)
     }
 }

@@ -115,7 +115,7 @@ public final class IndexCache {
 
     /// The locations of many chunks at once; ids not in the index are absent from the result.
     public func locations<S: Sequence>(_ ids: S) throws -> [ChunkID: ChunkLocation] where S.Element == ChunkID {
-        try perform { db in
+        try performReading { db in
             let statement = try db.cachedStatement(sql: "SELECT pack, offset, stored_length, plain_length, codec FROM chunks WHERE id = ? LIMIT 1")
             var result: [ChunkID: ChunkLocation] = [:]
             for id in ids where result[id] == nil {
@@ -130,11 +130,11 @@ public final class IndexCache {
 
     /// Which of `ids` the index holds.
     public func contained<S: Sequence>(_ ids: S) throws -> Set<ChunkID> where S.Element == ChunkID {
-        try perform { db in
+        try performReading { db in
             let statement = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE id = ? LIMIT 1")
             var result = Set<ChunkID>()
-            for id in ids where try Int.fetchOne(statement, arguments: [Data(id.bytes)]) != nil {
-                result.insert(id)
+            for id in ids where !result.contains(id) {
+                if try Int.fetchOne(statement, arguments: [Data(id.bytes)]) != nil { result.insert(id) }
             }
             return result
         }
@@ -172,6 +172,20 @@ public final class IndexCache {
         guard let codec = Codec(rawValue: UInt8(truncatingIfNeeded: row[column + 3] as Int64)) else { return nil }
         return PackEntry(chunk: id, offset: UInt64(row[column] as Int64), storedLength: UInt32(truncatingIfNeeded: row[column + 1] as Int64),
                          plainLength: UInt32(truncatingIfNeeded: row[column + 2] as Int64), codec: codec)
+    }
+
+    /// Many lookups in one read transaction: SQLite then takes its file locks once, not once per
+    /// statement (a no-change backup checks thousands of chunks of its parent).
+    func performReading<T>(_ body: (Database) throws -> T) throws -> T {
+        try perform { db in
+            var result: T?
+            try db.inTransaction(.deferred) {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else { throw KuraError.io(operation: "index cache: a read did not complete", path: path, errno: EIO) }
+            return result
+        }
     }
 
     func perform<T>(_ body: (Database) throws -> T) throws -> T {

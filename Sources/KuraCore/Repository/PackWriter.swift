@@ -144,7 +144,8 @@ final class PackWriter: ChunkStore {
             }
             do {
                 let id = try Self.hash(packFD, size: packSize, path: temporary)
-                if fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
+                // An upload is durable when it returns; only a pack renamed into place is synced.
+                if store.publishesTheFileItself && fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
                 close(packFD)
                 try store.publish(file: temporary, as: RepositoryLayout.packName(id))
                 resultLock.lock()

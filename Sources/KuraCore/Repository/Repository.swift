@@ -254,11 +254,17 @@ public final class Repository {
         guard SHA256Hasher.hash(bytes) == id else {
             throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "does not match its name"))
         }
-        if remote {
-            try? FileSystem.makeDirectory(recordCache, mode: FilePermissions.ownerOnly.directory)
-            try? FileSystem.writeAtomically(bytes, to: cached, temporaryDirectory: layout.tmpDirectory, mode: FilePermissions.ownerOnly.file)
-        }
+        cacheRecord(bytes, id: id)
         return try decodeSnapshot(id, bytes)
+    }
+
+    /// Keeps a copy of a remote repository's snapshot record in `<cache>/records` (best effort: the
+    /// copy is checked against its name before use).
+    private func cacheRecord(_ bytes: [UInt8], id: ChunkID) {
+        guard !location.isLocal else { return }
+        try? FileSystem.makeDirectory(recordCache, mode: FilePermissions.ownerOnly.directory)
+        try? FileSystem.writeAtomically(bytes, to: recordCache + "/" + id.hex, temporaryDirectory: layout.tmpDirectory,
+                                        mode: FilePermissions.ownerOnly.file)
     }
 
     /// A snapshot record whose bytes already match `id`.
@@ -275,6 +281,7 @@ public final class Repository {
         let bytes = try [UInt8](JSONEncoder.kura.encode(record))
         let id = SHA256Hasher.hash(bytes)
         try store.write(bytes, as: RepositoryLayout.snapshotName(id))
+        cacheRecord(bytes, id: id)
         return Snapshot(id: id, record: record)
     }
 

@@ -50,9 +50,16 @@ public struct RestoreResult: Sendable {
 /// the snapshot. A file whose data is damaged is reported and skipped; the others are restored.
 public final class Restorer {
     private let repository: Repository
+    /// Where chunks are read from: the repository's store (tests pass one that counts reads).
+    private let store: ObjectStore
     private static let pageSize = 1024
 
-    public init(repository: Repository) { self.repository = repository }
+    public convenience init(repository: Repository) { self.init(repository: repository, store: repository.store) }
+
+    init(repository: Repository, store: ObjectStore) {
+        self.repository = repository
+        self.store = store
+    }
 
     /// The existing paths in the target that a restore would replace.
     public func conflicts(_ snapshot: Snapshot, _ options: RestoreOptions, limit: Int = 1000) throws -> [String] {
@@ -114,36 +121,42 @@ public final class Restorer {
                              progress: ProgressCounter?) throws {
         guard !entries.isEmpty else { return }
         let locations = try repository.index().locations(entries.flatMap(\.chunks))
-        let chunkReader = ChunkReader(store: repository.store)
+        let chunkReader = ChunkReader(store: store)
         let lock = NSLock()
         var failed: [UnreadablePath] = []
         var files = 0, symlinks = 0
         var bytes: Int64 = 0
+        let batches = ReadBatch.plan(entries, locations: locations)
         var next = 0
-        // Files are taken one by one from a shared counter: while one worker restores a big file
-        // (a database dump), the others go on through the rest of the page. Two workers keep both
-        // cores busy; object storage gets two per connection (most of a small file's time there is
-        // the wait for its one request).
-        let workers = repository.location.isLocal ? 2 : 2 * repository.store.parallelWrites
+        // Batches (runs of small files read at once, or one file) are taken one by one from a
+        // shared counter: while one worker restores a big file (a database dump), the others go on
+        // through the rest of the page. Two workers keep both cores busy; object storage gets two
+        // per connection (much of a batch's time there is the wait for its request).
+        let workers = repository.location.isLocal ? 2 : 2 * store.parallelWrites
         Workers.run(workers) { _ in
             let content = FileContentReader(reader: chunkReader, locations: locations)
             while true {
                 lock.lock()
-                let index = next
+                let taken = next
                 next += 1
                 lock.unlock()
-                guard index < entries.count else { break }
-                let entry = entries[index]
-                do {
-                    try writer.write(entry) { sink in try content.forEachChunk(of: entry, sink) }
-                    lock.lock()
-                    if entry.kind == .file { files += 1; bytes += entry.size } else { symlinks += 1 }
-                    lock.unlock()
-                    progress?.add(files: 1, bytes: entry.size, current: entry.path)
-                } catch {
-                    lock.lock()
-                    failed.append(UnreadablePath(path: entry.path, reason: "\(error)"))
-                    lock.unlock()
+                guard taken < batches.count else { break }
+                let batch = batches[taken]
+                // A failed prefetch is not an error of its own: each file then reads its chunks
+                // itself and reports what it finds.
+                if !batch.span.isEmpty { try? content.prefetch(batch.span[...]) }
+                for entry in entries[batch.entries] {
+                    do {
+                        try writer.write(entry) { sink in try content.forEachChunk(of: entry, sink) }
+                        lock.lock()
+                        if entry.kind == .file { files += 1; bytes += entry.size } else { symlinks += 1 }
+                        lock.unlock()
+                        progress?.add(files: 1, bytes: entry.size, current: entry.path)
+                    } catch {
+                        lock.lock()
+                        failed.append(UnreadablePath(path: entry.path, reason: "\(error)"))
+                        lock.unlock()
+                    }
                 }
             }
         }
@@ -161,7 +174,7 @@ extension Restorer {
         let reader = try repository.openSnapshot(snapshot)
         guard let entry = try reader.entry(path) else { throw KuraError.pathNotInSnapshot(path: path, snapshot: snapshot.id.short) }
         guard entry.kind == .file else { throw KuraError.notAFile(path: path, kind: entry.kind) }
-        let content = FileContentReader(reader: ChunkReader(store: repository.store), locations: try repository.index().locations(entry.chunks))
+        let content = FileContentReader(reader: ChunkReader(store: store), locations: try repository.index().locations(entry.chunks))
         try content.forEachChunk(of: entry) { bytes in try FileSystem.writeFully(fd, bytes, path: "standard output") }
     }
 }

@@ -29,10 +29,16 @@ public protocol ObjectStore: AnyObject, Sendable {
     /// Stores the complete local file `file` (a pack written in the repository's `tmp/`) as
     /// `name`; the local file is gone afterwards.
     func publish(file: String, as name: String) throws
+    /// Whether `publish` moves the file itself into the repository (a rename on a disk: the file
+    /// must be synced first) rather than sending a copy (an upload, durable once it returns).
+    var publishesTheFileItself: Bool { get }
     /// Deletes objects, each durably; a missing one is not an error.
     func delete(_ names: [String]) throws
 }
 
 extension ObjectStore {
     public var parallelWrites: Int { 1 }
+    /// True unless a store says otherwise: a wrapper that forgets to ask its base costs an fsync,
+    /// never a pack that is not durable.
+    public var publishesTheFileItself: Bool { true }
 }

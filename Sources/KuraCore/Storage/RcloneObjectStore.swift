@@ -74,6 +74,9 @@ public final class RcloneObjectStore: ObjectStore, @unchecked Sendable {
         try move(staging, to: name)
     }
 
+    /// An upload: durable once it returns, the local file needs no sync.
+    public var publishesTheFileItself: Bool { false }
+
     public func publish(file: String, as name: String) throws {
         let staging = "tmp/upload-" + FileSystem.randomName()
         FaultInjection.step()

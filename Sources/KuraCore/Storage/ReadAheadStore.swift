@@ -86,6 +86,8 @@ final class ReadAheadStore: ObjectStore, @unchecked Sendable {
         try base.write(bytes, as: name)
     }
 
+    var publishesTheFileItself: Bool { base.publishesTheFileItself }
+
     func publish(file: String, as name: String) throws {
         forget([name])
         try base.publish(file: file, as: name)

@@ -113,6 +113,9 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
         }
     }
 
+    /// An upload: durable once it returns, the local file needs no sync.
+    public var publishesTheFileItself: Bool { false }
+
     public func publish(file path: String, as name: String) throws {
         guard let file = fopen(path, "rb") else { throw KuraError.posix("cannot open", path) }
         defer { fclose(file) }
