@@ -12,9 +12,9 @@ import KuraTestSupport
         for folder in ["tmp", "index", "data/ab"] { try FileManager.default.createDirectory(atPath: root + "/" + folder, withIntermediateDirectories: true) }
         var stores: [ObjectStore] = [LocalObjectStore(root: root)]
         if let s3 = s3(prefix: "conformance/" + UUID().uuidString) { stores.append(s3) }
-        if TestBackend.rclone.isAvailable {
-            let environment = ProcessInfo.processInfo.environment.merging(TestBackend.rclone.environment) { $1 }
-            stores.append(try RcloneObjectStore(remote: "kuratest:" + scratch.sub("rclone"), environment: environment,
+        for kind in [TestBackend.rclone, .sftp] where kind.isAvailable {
+            let environment = ProcessInfo.processInfo.environment.merging(kind.environment) { $1 }
+            stores.append(try RcloneObjectStore(remote: kind.rcloneRemote(in: scratch.path), environment: environment,
                                                 retry: RetryPolicy(attempts: 2, baseDelay: 0.01, maxDelay: 0.01)))
         }
         return stores

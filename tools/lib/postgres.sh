@@ -17,7 +17,7 @@ local all all trust
 HBA
     runuser -u postgres -- "$bin/pg_ctl" -D "$KURA_PG_DIR/data" -l "$KURA_PG_DIR/log" -w \
         -o "-k $KURA_PG_DIR -p $port -c listen_addresses='' -c fsync=off" start >/dev/null
-    trap kura_stop_postgres EXIT
+    kura_at_exit kura_stop_postgres
     export KURA_TEST_POSTGRES="postgresql:///postgres?host=$KURA_PG_DIR&port=$port&user=postgres"
     "$bin/psql" -q "$KURA_TEST_POSTGRES" -c "CREATE ROLE kura_pw LOGIN CREATEDB PASSWORD 'secret'"
     export KURA_PG_BIN="$bin"

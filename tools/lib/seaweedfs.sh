@@ -34,7 +34,7 @@ JSON
         -master.volumeSizeLimitMB=128 -volume.max=100)
     "${KURA_S3_COMMAND[@]}" >"$KURA_S3_DIR/log" 2>&1 &
     KURA_S3_PID=$!
-    trap 'kura_stop_seaweedfs; kura_stop_postgres' EXIT
+    kura_at_exit kura_stop_seaweedfs
     export KURA_TEST_S3="http://127.0.0.1:$s3" KURA_TEST_S3_BUCKET=kura-test
     export KURA_TEST_S3_ADMIN_KEY KURA_TEST_S3_ADMIN_SECRET KURA_TEST_S3_SITE_KEY KURA_TEST_S3_SITE_SECRET
     kura_wait_for_seaweedfs create-bucket --bucket "$KURA_TEST_S3_BUCKET" || return 1

@@ -16,3 +16,11 @@ kura_build() {
     KURA="$(swift build -c release --show-bin-path)/kura"
     export KURA
 }
+
+# Runs `$1` (a command without arguments) when the script exits, after those registered before:
+# each throwaway server registers its stop here, so that one EXIT trap stops them all.
+KURA_EXIT_ACTIONS=()
+kura_at_exit() {
+    KURA_EXIT_ACTIONS+=("$1")
+    trap 'for kura_action in "${KURA_EXIT_ACTIONS[@]}"; do $kura_action || true; done' EXIT
+}
