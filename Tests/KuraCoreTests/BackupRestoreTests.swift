@@ -64,6 +64,22 @@ import KuraTestSupport
                 "no-change backup stored \(second.summary.dataAddedStored) bytes for a \(second.summary.treeSize)-byte tree")
     }
 
+    @Test func aParentWhoseChunksAreNotAllIndexedIsNotTrusted() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = try makeMedia(scratch)
+        let first = try backup(repository, media)
+        #expect(try backup(repository, media).summary.bytesRead == 0)
+        // The index files gone (a damaged repository): the parent's chunk lists can no longer be
+        // trusted, so every file is read again and a notice says why.
+        for name in try FileManager.default.contentsOfDirectory(atPath: repository.layout.root + "/index") {
+            try FileManager.default.removeItem(atPath: repository.layout.root + "/index/" + name)
+        }
+        let again = try backup(try scratch.reopen(), media)
+        #expect(again.summary.bytesRead == first.summary.bytesRead)
+        #expect(again.notices.count == 1 && again.notices[0].contains("missing from the index"), "\(again.notices)")
+    }
+
     @Test func changeDetectionRereadsOnlyTouchedFiles() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()

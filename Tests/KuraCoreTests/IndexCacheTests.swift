@@ -25,6 +25,16 @@ import KuraTestSupport
         #expect(locations.count == 3 && locations[a.entries[1].chunk]?.pack == a.pack)
         #expect(locations[a.entries[1].chunk]?.entry == a.entries[1])
         #expect(try cache.contained(b.entries.map(\.chunk) + c.entries.map(\.chunk)) == Set(b.entries.map(\.chunk)))
+        #expect(try cache.contained([]).isEmpty)
+        // Missing ones are counted with their repeats; present ones, repeated or not, are not.
+        let mixed = b.entries.map(\.chunk) + c.entries.map(\.chunk) + [c.entries[0].chunk, b.entries[0].chunk]
+        #expect(try cache.missingCount(mixed) == 5)
+        #expect(try cache.missingCount(a.entries.map(\.chunk) + b.entries.map(\.chunk)) == 0)
+        #expect(try cache.missingCount([]) == 0)
+        // Thousands at once (a parent snapshot's page): one statement, the same answers.
+        let many = (0..<5000).map { SHA256Hasher.hash(randomBytes(8, seed: 70_000 + UInt64($0))) }
+        #expect(try cache.missingCount(many + a.entries.map(\.chunk)) == 5000)
+        #expect(try cache.contained(many + a.entries.map(\.chunk)) == Set(a.entries.map(\.chunk)))
         #expect(try cache.entries(inPack: b.pack) == b.entries)
         let totals = try cache.totals()
         #expect((totals.chunks, totals.stored, totals.plain, totals.packs) == (5, 500, 1250, 2))

@@ -134,6 +134,9 @@ def main():
     parser.add_argument("--log", action="store_true", help="print each request's first line on stderr")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Started in the background by a shell, a process inherits SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt: ask for it, as SIGINT is how the count is asked for.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     host, _, port = args.upstream.rpartition(":")
     proxy = Proxy((host, int(port)), args.mode, args.every, args.seconds)
     proxy.log = args.log

@@ -94,7 +94,7 @@ struct BackupPlan {
         let index = try repository.index()
         var missing = 0
         try ParentSnapshot.forEachChunkPage(of: reader) { page in
-            missing += Set(page).subtracting(try index.contained(page)).count
+            missing += try index.missingCount(page)
         }
         guard missing == 0 else {
             notices.append("parent snapshot \(candidate.id.short) references \(missing) chunk(s) missing from the index: reading every file again (run 'kura verify')")

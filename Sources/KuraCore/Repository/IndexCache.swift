@@ -130,14 +130,40 @@ public final class IndexCache {
 
     /// Which of `ids` the index holds.
     public func contained<S: Sequence>(_ ids: S) throws -> Set<ChunkID> where S.Element == ChunkID {
-        try performReading { db in
-            let statement = try db.cachedStatement(sql: "SELECT 1 FROM chunks WHERE id = ? LIMIT 1")
+        let unique = Array(Set(ids))
+        guard !unique.isEmpty else { return [] }
+        return try performReading { db in
             var result = Set<ChunkID>()
-            for id in ids where !result.contains(id) {
-                if try Int.fetchOne(statement, arguments: [Data(id.bytes)]) != nil { result.insert(id) }
+            let rows = try Data.fetchCursor(db, sql: Self.eachID + "SELECT substr(?1, i * 32 + 1, 32) FROM k WHERE " + Self.indexed,
+                                            arguments: Self.idArguments(unique))
+            while let id = try rows.next() {
+                if let chunk = ChunkID(bytes: id) { result.insert(chunk) }
             }
             return result
         }
+    }
+
+    /// How many of `ids` (counted with repeats) the index lacks: a parent snapshot's check before
+    /// a backup trusts its chunk lists.
+    public func missingCount(_ ids: [ChunkID]) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try performReading { db in
+            try Int.fetchOne(db, sql: Self.eachID + "SELECT count(*) FROM k WHERE NOT " + Self.indexed,
+                             arguments: Self.idArguments(ids)) ?? 0
+        }
+    }
+
+    /// Many ids are looked up in one statement, inside SQLite: they go in as one blob (`?1`, the
+    /// ids back to back) with their count (`?2`), and `k` numbers them. (One statement per id
+    /// cost a no-change backup of a 1 GB site 30 ms in statement overhead; SQLite 3.40 has no
+    /// `carray` or `unhex` to pass a list otherwise.)
+    private static let eachID = "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < ?2) "
+    private static let indexed = "EXISTS (SELECT 1 FROM chunks WHERE id = substr(?1, i * 32 + 1, 32))"
+
+    private static func idArguments(_ ids: [ChunkID]) -> StatementArguments {
+        var blob = Data(capacity: ids.count * 32)
+        for id in ids { withUnsafeBytes(of: id.words) { blob.append(contentsOf: $0) } }
+        return [blob, ids.count]
     }
 
     /// Totals over the whole index: distinct chunks, stored bytes, plain bytes, pack count.
