@@ -46,15 +46,9 @@ public final class ChunkReader {
     }
 
     /// Reads the stored bytes from the first to the last of `locations` (one span, see `span`) into
-    /// `scratch`, grown as needed; returns them. Offsets of the chunks are relative to the first.
-    func fetch(_ locations: ArraySlice<ChunkLocation>, scratch: inout UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
-        guard let first = locations.first, let last = locations.last else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        let length = Int(last.entry.offset + UInt64(last.entry.storedLength) - first.entry.offset)
-        if scratch.count < length {
-            scratch.deallocate()
-            scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
-        }
-        let region = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length])
+    /// `region`, which must be exactly that long. Offsets of the chunks are relative to the first.
+    func fetch(_ locations: ArraySlice<ChunkLocation>, into region: UnsafeMutableRawBufferPointer) throws {
+        guard let first = locations.first, let last = locations.last else { return }
         do {
             try store.read(RepositoryLayout.packName(first.pack), at: Int64(first.entry.offset), into: region)
         } catch KuraError.integrity {
@@ -62,7 +56,12 @@ public final class ChunkReader {
         } catch KuraError.io(_, _, ENOENT) {
             throw KuraError.integrity(.packMissing(pack: first.pack.short))
         }
-        return UnsafeRawBufferPointer(region)
+    }
+
+    /// The length of a span's stored bytes, from its first chunk to the end of its last.
+    static func length(_ locations: ArraySlice<ChunkLocation>) -> Int {
+        guard let first = locations.first, let last = locations.last else { return 0 }
+        return Int(last.entry.offset + UInt64(last.entry.storedLength) - first.entry.offset)
     }
 
     /// Decodes and verifies one chunk whose stored bytes are `stored` into `destination`, which
