@@ -33,6 +33,10 @@ public final class ArchiveExporter {
     /// Level 2: on the benchmark site 1.8 % larger than `tar -czf` (level 6) at 5.9× its speed;
     /// level 6 gives gzip's size (−0.1 %) at 3.7× (docs/BENCHMARKS.md).
     public static let defaultLevel = 2
+    /// Encrypt the archive to these age recipients (`.tar.gz.age`); none: a plain `.tar.gz`.
+    public var recipients: [AgeRecipient] = []
+    /// scrypt work factor for a passphrase recipient (age's 2^18; tests use less).
+    public var scryptLogN = AgeFormat.scryptLogN
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -40,17 +44,18 @@ public final class ArchiveExporter {
                        cancellation: CancellationFlag = CancellationFlag()) throws -> ExportResult {
         let started = Date()
         let name = snapshot.record.exportName
+        let suffix = recipients.isEmpty ? ".tar.gz" : ".tar.gz.age"
         var archivePath: String?
         var temporary: String?
         let fd: Int32
         switch destination {
         case .directory(let directory):
             try FileSystem.makeDirectories(directory)
-            let finalPath = directory + "/" + name + ".tar.gz"
+            let finalPath = directory + "/" + name + suffix
             if FileSystem.exists(finalPath) {
                 throw KuraError.alreadyExists(path: finalPath)
             }
-            let temporaryPath = directory + "/." + name + ".tar.gz.kura-" + FileSystem.randomName().prefix(8)
+            let temporaryPath = directory + "/." + name + suffix + ".kura-" + FileSystem.randomName().prefix(8)
             // Owner-only: the archive holds the whole database and every receipt.
             fd = try FileSystem.createFile(temporaryPath)
             (archivePath, temporary) = (finalPath, temporaryPath)
@@ -62,13 +67,19 @@ public final class ArchiveExporter {
         let outputName = temporary ?? "standard output"
         let files: Int
         do {
-            let gzip = try GzipWriter(level: level) { bytes in
+            let emit: (UnsafeRawBufferPointer) throws -> Void = { bytes in
                 hasher.update(bytes)
                 written += Int64(bytes.count)
                 try FileSystem.writeFully(fd, bytes, path: outputName)
             }
+            // Encrypted: the gzip stream goes through age on its way out; the hash is the file's.
+            let encryptor = recipients.isEmpty ? nil : try AgeEncryptor(recipients: recipients, scryptLogN: scryptLogN, output: emit)
+            let gzip = try GzipWriter(level: level) { bytes in
+                if let encryptor { try encryptor.write(bytes) } else { try emit(bytes) }
+            }
             files = try writeTar(snapshot, into: gzip, progress: progress, cancellation: cancellation)
             try gzip.finish()
+            try encryptor?.finish()
             if let temporary, let archivePath {
                 if fsync(fd) != 0 { throw KuraError.posix("cannot sync", temporary) }
                 close(fd)
@@ -82,12 +93,13 @@ public final class ArchiveExporter {
             throw error
         }
         let manifest = ArchiveManifest(
-            backupFile: name + ".tar.gz", timestamp: snapshot.record.compactLocalTime, datetime: Self.isoLocal(snapshot.record.time),
+            backupFile: name + suffix, timestamp: snapshot.record.compactLocalTime, datetime: Self.isoLocal(snapshot.record.time),
             database: snapshot.record.database ?? "files", sizeBytes: written, hash: hasher.finalize().hex,
             includes: (snapshot.record.database != nil ? ["database"] : []) + (try hasMedia(snapshot) ? ["media", "documents"] : []),
             snapshot: snapshot.id.hex, files: files, databaseEngine: snapshot.record.databaseEngine?.rawValue,
             pgDumpVersion: try dumpTool(snapshot),
-            tables: snapshot.record.databaseFile != nil ? try repository.openSnapshot(snapshot).databaseTables() : nil)
+            tables: snapshot.record.databaseFile != nil ? try repository.openSnapshot(snapshot).databaseTables() : nil,
+            encryption: recipients.isEmpty ? nil : "age")
         var manifestPath: String?
         if case .directory(let directory) = destination {
             let path = directory + "/" + name + ".json"

@@ -1,14 +1,34 @@
 import Foundation
 
-/// A documented archive on disk and the JSON beside it.
+/// A documented archive on disk and the JSON beside it; an archive encrypted with age
+/// (`X.tar.gz.age`) is read through `AgeDecryptor` with `identities`.
 public struct ArchiveFile: Sendable {
     public let path: String
+    /// What opens an encrypted archive (identity files' keys, a passphrase); unused otherwise.
+    public let identities: [AgeIdentity]
 
-    public init(path: String) { self.path = path }
+    public init(path: String, identities: [AgeIdentity] = []) {
+        self.path = path
+        self.identities = identities
+    }
 
-    /// `X.json` for `X.tar.gz`.
+    /// Whether the archive is age-encrypted (`.age`).
+    public var isEncrypted: Bool { path.hasSuffix(".age") }
+
+    /// `X.json` for `X.tar.gz` and for `X.tar.gz.age`.
     public var manifestPath: String {
-        (path.hasSuffix(".tar.gz") ? String(path.dropLast(".tar.gz".count)) : path) + ".json"
+        for suffix in [".tar.gz.age", ".tar.gz"] where path.hasSuffix(suffix) { return String(path.dropLast(suffix.count)) + ".json" }
+        return path + ".json"
+    }
+
+    /// The archive's tar stream, decrypted on the way when it is encrypted.
+    func tarReader() throws -> TarReader {
+        let file = try FileByteSource(path: path)
+        guard isEncrypted else { return try TarReader(source: file, path: path) }
+        guard !identities.isEmpty else {
+            throw KuraError.invalidArgument("\(path) is encrypted: give the identity file it was encrypted to (--identity FILE) or its passphrase (--password-file, KURA_PASSWORD_FILE)")
+        }
+        return try TarReader(source: try AgeDecryptor(source: file, path: path, identities: identities), path: path)
     }
 
     /// What the JSON beside the archive says, checked against the archive's SHA-256.
@@ -54,7 +74,7 @@ public struct ArchiveFile: Sendable {
     func scan() throws -> [TarMember] {
         var members: [TarMember] = []
         var symlinks = Set<String>()
-        try TarReader(path: path).forEachMember { member, content in
+        try tarReader().forEachMember { member, content in
             var ancestor = FileSystem.parent(of: member.path)
             while ancestor != "." && ancestor != "/" {
                 if symlinks.contains(ancestor) {

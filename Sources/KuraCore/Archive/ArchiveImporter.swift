@@ -9,8 +9,9 @@ public final class ArchiveImporter {
 
     public init(repository: Repository) { self.repository = repository }
 
-    public func importArchive(_ path: String, tags: [String] = [], cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
-        let source = ArchiveRestorer(path: path)
+    public func importArchive(_ path: String, identities: [AgeIdentity] = [], tags: [String] = [],
+                              cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
+        let source = ArchiveRestorer(path: path, identities: identities)
         let notices = try source.check(force: true).map { _ in
             "no \(FileSystem.name(of: source.archive.manifestPath)) beside the archive: its hash was not checked; time taken from the file name"
         }
@@ -42,8 +43,8 @@ public final class ArchiveImporter {
 
     /// ("db", "20251124_230501") from `backup_complet_db_20251124_230501.tar.gz`.
     static func parseName(_ name: String) -> (String, String)? {
-        guard name.hasPrefix("backup_complet_"), name.hasSuffix(".tar.gz") else { return nil }
-        let core = name.dropFirst("backup_complet_".count).dropLast(".tar.gz".count)
+        guard name.hasPrefix("backup_complet_"), let suffix = [".tar.gz", ".tar.gz.age"].first(where: name.hasSuffix) else { return nil }
+        let core = name.dropFirst("backup_complet_".count).dropLast(suffix.count)
         guard core.count > 16 else { return nil }
         let stamp = String(core.suffix(15))
         let database = String(core.dropLast(16))

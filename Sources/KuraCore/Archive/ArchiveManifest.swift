@@ -14,7 +14,7 @@ public struct ArchiveManifest: Equatable, Sendable {
     public var datetime: String
     public var database: String
     public var sizeBytes: Int64
-    /// SHA-256 (hex) of the .tar.gz bytes.
+    /// SHA-256 (hex) of the archive file's bytes (the `.tar.gz`, or the `.tar.gz.age`).
     public var hash: String
     public var includes: [String]
     public var snapshot: String?
@@ -24,6 +24,8 @@ public struct ArchiveManifest: Equatable, Sendable {
     /// Every table of the dump with its exact row count at backup (`"tables": {"schema.table":
     /// rows}`), so that a restore from the archive checks them as a snapshot restore does.
     public var tables: [TableStatistics]?
+    /// `"age"` for an archive encrypted with age (`backup_file` then ends in `.tar.gz.age`).
+    public var encryption: String?
 
     /// `size_mb`: bytes / 1,048,576 rounded to 2 decimals.
     public var sizeMB: Double { (Double(sizeBytes) / 1_048_576 * 100).rounded() / 100 }
@@ -39,6 +41,7 @@ public struct ArchiveManifest: Equatable, Sendable {
             ("hash", string(hash)), ("includes", "[" + includes.map(string).joined(separator: ", ") + "]"),
             ("status", string("completed")),
         ]
+        if let encryption { pairs.append(("encryption", string(encryption))) }
         if let snapshot { pairs.append(("snapshot", string(snapshot))) }
         pairs.append(("size_bytes", String(sizeBytes)))
         if let files { pairs.append(("files", String(files))) }

@@ -9,7 +9,7 @@ public final class ArchiveRestorer: RestoreSource {
     private var scanned: [TarMember]?
     private var hashChecked: ArchiveFile.HashCheck?
 
-    public init(path: String) { archive = ArchiveFile(path: path) }
+    public init(path: String, identities: [AgeIdentity] = []) { archive = ArchiveFile(path: path, identities: identities) }
 
     public var label: String { archive.path }
 
@@ -44,7 +44,7 @@ public final class ArchiveRestorer: RestoreSource {
 
     public func readDump(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let (dump, _) = try databaseDump() else { throw KuraError.noDatabase(source: label) }
-        try TarReader(path: archive.path).forEachMember { member, content in
+        try archive.tarReader().forEachMember { member, content in
             if member.path == dump.path { try withoutActuallyEscaping(body) { try content($0) } }
         }
     }
@@ -57,7 +57,7 @@ public final class ArchiveRestorer: RestoreSource {
     }
 
     public func forEachFile(under subtree: String, _ body: (Entry, ContentStream) throws -> Void) throws {
-        try TarReader(path: archive.path).forEachMember { member, content in
+        try archive.tarReader().forEachMember { member, content in
             guard member.kind == .file, member.path.hasPrefix(subtree + "/") else { return }
             try withoutActuallyEscaping(content) { try body(member.entry, $0) }
         }
@@ -96,7 +96,7 @@ public final class ArchiveRestorer: RestoreSource {
         }
         let writer = RestoreWriter(target: try TargetDirectory(path: options.target))
         var result = RestoreResult()
-        try TarReader(path: archive.path).forEachMember { member, content in
+        try archive.tarReader().forEachMember { member, content in
             guard let entry = options.place(member.entry) else { return }
             try cancellation.check()
             // Below a symlink or a file of the target: never followed, reported, the rest restored.

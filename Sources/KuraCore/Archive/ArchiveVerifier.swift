@@ -2,11 +2,14 @@ import Foundation
 import GRDB
 
 /// `kura verify ARCHIVE.tar.gz`: the hash against the JSON, gzip integrity, tar structure, every
-/// member's path, and the dump readable (`pg_restore --list`, or SQLite's `integrity_check`).
+/// member's path, and the dump readable (`pg_restore --list`, or SQLite's `integrity_check`). An
+/// encrypted archive (`.tar.gz.age`) without `identities` gets the hash check only: a host that
+/// exports to an offline key can still check what it wrote.
 public enum ArchiveVerifier {
     /// One line per finding; empty when the archive is sound.
-    public static func verify(_ path: String, temporaryDirectory: String = NSTemporaryDirectory()) -> [String] {
-        let archive = ArchiveFile(path: path)
+    public static func verify(_ path: String, identities: [AgeIdentity] = [],
+                              temporaryDirectory: String = NSTemporaryDirectory()) -> [String] {
+        let archive = ArchiveFile(path: path, identities: identities)
         var findings: [String] = []
         do {
             if try archive.checkHash() == .missingManifest {
@@ -15,6 +18,7 @@ public enum ArchiveVerifier {
         } catch {
             findings.append("\(error)")
         }
+        if archive.isEncrypted && identities.isEmpty { return findings }
         let members: [TarMember]
         do {
             members = try archive.scan()
@@ -31,7 +35,7 @@ public enum ArchiveVerifier {
             do {
                 let fd = try FileSystem.createFile(file)
                 defer { close(fd) }
-                try ArchiveRestorer(path: path).readDump { try FileSystem.writeFully(fd, $0, path: file) }
+                try ArchiveRestorer(path: path, identities: identities).readDump { try FileSystem.writeFully(fd, $0, path: file) }
                 if dump.path.hasSuffix(".sqlite3") {
                     var configuration = Configuration()
                     configuration.readonly = true

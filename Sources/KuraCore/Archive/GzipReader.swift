@@ -4,7 +4,7 @@ import Foundation
 /// Streams the decompressed bytes of a gzip file (concatenated members included), in large
 /// reads. A stream that ends early, a bad CRC or trailing garbage is an integrity error.
 final class GzipReader {
-    private let fd: Int32
+    private let source: ByteSource
     private let path: String
     private let stream: UnsafeMutablePointer<z_stream>
     private var input = [UInt8](repeating: 0, count: 1 << 20)
@@ -13,23 +13,26 @@ final class GzipReader {
     /// Compressed bytes read so far.
     private(set) var compressedBytes: Int64 = 0
 
-    init(path: String) throws {
+    /// The gzip data of `source` (a file, or a file being decrypted); `path` names it in errors.
+    init(source: ByteSource, path: String) throws {
+        self.source = source
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw KuraError.posix("cannot open archive", path) }
         stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         guard inflateInit2_(stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            close(fd)
+            stream.deallocate()
             throw KuraError.invalidArgument("cannot initialise zlib")
         }
+    }
+
+    convenience init(path: String) throws {
+        try self.init(source: try FileByteSource(path: path), path: path)
     }
 
     deinit {
         inflateEnd(stream)
         stream.deinitialize(count: 1)
         stream.deallocate()
-        close(fd)
     }
 
     /// Fills `buffer` with up to its size of decompressed bytes; 0 at the end of the data.
@@ -66,8 +69,7 @@ final class GzipReader {
     }
 
     private func refill() throws {
-        let got = input.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        if got < 0 { throw KuraError.posix("cannot read", path) }
+        let got = try input.withUnsafeMutableBytes { try source.read(into: $0) }
         if got == 0 { inputEnd = true }
         compressedBytes += Int64(got)
         input.withUnsafeMutableBytes { raw in

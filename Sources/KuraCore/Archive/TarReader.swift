@@ -29,9 +29,14 @@ final class TarReader {
     private var end = 0
     private var seen = Set<String>()
 
-    init(path: String) throws {
+    /// The tar stream in the gzip data of `source`; `path` names it in errors.
+    init(source: ByteSource, path: String) throws {
         self.path = path
-        gzip = try GzipReader(path: path)
+        gzip = try GzipReader(source: source, path: path)
+    }
+
+    convenience init(path: String) throws {
+        try self.init(source: try FileByteSource(path: path), path: path)
     }
 
     deinit { buffer.deallocate() }

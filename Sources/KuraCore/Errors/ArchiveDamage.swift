@@ -6,6 +6,13 @@ public enum ArchiveDamage: Equatable, Sendable {
     case gzipTruncated
     case notGzip(reason: String)
     case trailingGzipData
+    // age (an encrypted archive, `.tar.gz.age`)
+    case notAge(reason: String)
+    case noMatchingKey
+    case ageHeaderDamaged
+    case ageTruncated
+    case ageDamaged
+    case ageTrailingData
     // tar
     case tarTruncated
     case memberTruncated
@@ -37,6 +44,13 @@ public enum ArchiveDamage: Equatable, Sendable {
         case .gzipTruncated: return "\(path) is truncated: the gzip stream ends early"
         case .notGzip(let reason): return "\(path) is not valid gzip data (\(reason))"
         case .trailingGzipData: return "\(path) has trailing bytes after its gzip stream"
+        case .notAge(let reason): return "\(path) is not an age-encrypted file (\(reason))"
+        case .noMatchingKey:
+            return "\(path): wrong password or no key matches (give the identity it was encrypted to with --identity, or its passphrase)"
+        case .ageHeaderDamaged: return "\(path): its age header is damaged or was altered (MAC mismatch)"
+        case .ageTruncated: return "\(path) is truncated: the encrypted data ends early"
+        case .ageDamaged: return "\(path): the encrypted data is damaged or was altered (authentication failed)"
+        case .ageTrailingData: return "\(path) has bytes after the end of its encrypted data"
         case .tarTruncated: return "\(path) is truncated: the tar data ends without its end-of-archive blocks"
         case .memberTruncated: return "\(path) is truncated: the tar data ends inside a member"
         case .badHeaderChecksum: return "\(path): a tar header is damaged (bad checksum)"

@@ -79,6 +79,8 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case database(DatabaseFailure)
     /// The user pressed Ctrl-C (or the process got SIGTERM). Exit 130.
     case interrupted
+    /// A password is needed and no source gives one (exit 2, as wrong usage).
+    case noPassword(choices: String)
 
     /// The process exit code documented for this failure.
     public var exitCode: Int32 {
@@ -88,6 +90,7 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
         case .integrity, .pruneStopped, .filesNotRestored: return 12
         case .wouldOverwrite, .databaseNotEmpty: return 13
         case .interrupted: return 130
+        case .noPassword: return 2
         default: return 1
         }
     }
@@ -172,6 +175,8 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
             return "\(name) is not installed: \(hint)"
         case .unsupportedFormat(let message):
             return "unsupported repository format: \(message)"
+        case .noPassword(let choices):
+            return "a password is needed: give it with \(choices)"
         case .database(let failure):
             return "\(failure)"
         case .interrupted:

@@ -9,7 +9,9 @@ struct ExportCommand: RepositoryCommand {
         discussion: """
             The archive holds database_<db>.sql (pg_dump custom format) or database_<db>.sqlite3 and media/…; \
             GNU tar, Python's tarfile and pg_restore read it without Kura. --output - streams the tar.gz to \
-            stdout (the JSON then goes to stderr, or to --json-to FILE).
+            stdout (the JSON then goes to stderr, or to --json-to FILE). --encrypt-to age1… (or \
+            --encrypt-passphrase) writes ….tar.gz.age instead, which Debian's age opens: \
+            age -d -i key.txt backup_complet_….tar.gz.age | tar -xz.
             """)
 
     @OptionGroup var repository: RepositoryOptions
@@ -28,6 +30,8 @@ struct ExportCommand: RepositoryCommand {
     @Option(help: "gzip level for compressible data (1-9; 6 for gzip's default size, about 1.9× slower).")
     var level = ArchiveExporter.defaultLevel
 
+    @OptionGroup var encryption: ArchiveEncryptionOptions
+
     func validate() throws {
         guard (1...9).contains(level) else { throw ValidationError("--level must be 1-9") }
         if format.json && output == "-" {
@@ -40,6 +44,7 @@ struct ExportCommand: RepositoryCommand {
             let found = try repo.resolve(snapshot)
             let exporter = ArchiveExporter(repository: repo)
             exporter.level = level
+            exporter.recipients = try encryption.ageRecipients()
             let toStdout = output == "-"
             let result = try Terminal.withProgress("exported", shown: !toStdout) { counter, cancellation in
                 try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,

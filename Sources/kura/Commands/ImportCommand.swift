@@ -17,13 +17,16 @@ struct ImportCommand: RepositoryCommand {
     @Option(name: .customLong("tag"), help: "A tag for the snapshots (repeatable); 'imported' is always added.")
     var tags: [String] = []
 
+    @OptionGroup var keys: ArchiveDecryptionOptions
+
     func run() throws {
         try withRepository { repo in
             let cancellation = CancellationFlag()
             Terminal.cancelOnSignals(cancellation)
             var reports: [BackupReport] = []
             for archive in archives {
-                let result = try ArchiveImporter(repository: repo).importArchive(archive, tags: tags, cancellation: cancellation)
+                let result = try ArchiveImporter(repository: repo).importArchive(archive, identities: try keys.identities(for: archive),
+                                                                                 tags: tags, cancellation: cancellation)
                 result.notices.forEach(Terminal.notice)
                 reports.append(BackupReport(snapshot: result.snapshot, summary: result.summary, unreadable: result.unreadable))
                 if !output.json {

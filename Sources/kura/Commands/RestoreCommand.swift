@@ -20,7 +20,7 @@ struct RestoreCommand: RepositoryCommand {
     var lockMode: LockMode { .read }
     @OptionGroup var output: OutputOptions
 
-    @Argument(help: "Snapshot (id, id prefix, 'latest', export name) or an archive file ….tar.gz.")
+    @Argument(help: "Snapshot (id, id prefix, 'latest', export name) or an archive file ….tar.gz (or ….tar.gz.age).")
     var snapshot: String
 
     @Option(help: "Directory to write the snapshot tree into (created if missing).")
@@ -42,6 +42,8 @@ struct RestoreCommand: RepositoryCommand {
     @Flag(help: "Do not take a pre-restore snapshot of what is replaced.")
     var noSafetySnapshot = false
 
+    @OptionGroup var keys: ArchiveDecryptionOptions
+
     func validate() throws {
         if target == nil && mediaTo == nil && database == nil {
             throw ValidationError("say where to restore: --target DIR, --media-to DIR and/or --database URL")
@@ -49,13 +51,13 @@ struct RestoreCommand: RepositoryCommand {
     }
 
     /// True when SNAP names an archive file rather than a snapshot.
-    var isArchive: Bool { snapshot.hasSuffix(".tar.gz") && FileManager.default.fileExists(atPath: snapshot) }
+    var isArchive: Bool { (snapshot.hasSuffix(".tar.gz") || snapshot.hasSuffix(".tar.gz.age")) && FileManager.default.fileExists(atPath: snapshot) }
 
     func run() throws {
         if isArchive {
             // No repository needed; one given (--repo / KURA_REPO) receives the pre-restore
             // snapshot, under the same lock (a locked or read-only one stops the restore, exit 11, 1).
-            let source = ArchiveRestorer(path: snapshot)
+            let source = ArchiveRestorer(path: snapshot, identities: try keys.identities(for: snapshot))
             guard (try? repository.path) != nil else { return try restore(from: source, repository: nil) }
             do {
                 try withRepository { repo in try restore(from: source, repository: repo) }

@@ -54,13 +54,21 @@ struct VerifyCommand: RepositoryCommand {
     @Option(help: ArgumentHelp("With --restore-test: the live media folder, to find files changed in place (bit rot).", valueName: "DIR"))
     var media: String?
 
-    @Argument(help: "An exported archive backup_complet_<db>_<ts>.tar.gz (the .json beside it is read); with --restore-test, the snapshot (default latest).")
+    @Argument(help: "An exported archive backup_complet_<db>_<ts>.tar.gz or .tar.gz.age (the .json beside it is read); with --restore-test, the snapshot (default latest).")
     var archive: String?
+
+    @OptionGroup var keys: ArchiveDecryptionOptions
 
     struct ArchiveReport: Encodable {
         var archive: String
         var ok: Bool
         var findings: [String]
+        /// False for an encrypted archive checked without its key (its hash only).
+        var contentChecked: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case archive, ok, findings, contentChecked = "content_checked"
+        }
     }
 
     func run() throws {
@@ -116,10 +124,11 @@ struct VerifyCommand: RepositoryCommand {
         } ?? []
         let options = RestoreTestOptions(scratchDatabase: scratchDatabase, checkSQL: lines,
                                          mediaSample: mediaSample.fraction, liveMedia: media)
-        if let archive, archive.hasSuffix(".tar.gz"), FileManager.default.fileExists(atPath: archive) {
+        if let archive, archive.hasSuffix(".tar.gz") || archive.hasSuffix(".tar.gz.age"), FileManager.default.fileExists(atPath: archive) {
             // An archive needs no repository, and its result is shown, not recorded.
             let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
-                try RestoreTester(repository: nil).test(ArchiveRestorer(path: archive), recordedAs: archive, options, cancellation: cancellation)
+                try RestoreTester(repository: nil).test(ArchiveRestorer(path: archive, identities: try keys.identities(for: archive)),
+                                                        recordedAs: archive, options, cancellation: cancellation)
             }
             return try report(record, of: archive)
         }
@@ -148,12 +157,16 @@ struct VerifyCommand: RepositoryCommand {
     }
 
     private func verifyArchive(_ archive: String) throws {
-        let findings = ArchiveVerifier.verify(archive)
+        let hashOnly = archive.hasSuffix(".age") && !keys.keyGiven
+        let findings = ArchiveVerifier.verify(archive, identities: hashOnly ? [] : try keys.identities(for: archive))
         if output.json {
-            try Terminal.printJSON(ArchiveReport(archive: archive, ok: findings.isEmpty, findings: findings))
+            try Terminal.printJSON(ArchiveReport(archive: archive, ok: findings.isEmpty, findings: findings, contentChecked: !hashOnly))
         } else {
             findings.forEach { print($0) }
-            if findings.isEmpty { print("\(archive): ok") }
+            if findings.isEmpty {
+                print(hashOnly ? "\(archive): its hash matches its JSON; its content was not checked (encrypted: give --identity FILE or its passphrase)"
+                               : "\(archive): ok")
+            }
         }
         if !findings.isEmpty { throw ExitCode(12) }
     }

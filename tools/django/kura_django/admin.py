@@ -136,10 +136,11 @@ class BackupAdmin(admin.ModelAdmin):
             raise Http404(_("No such snapshot"))
         fd, json_path = tempfile.mkstemp(suffix=".json")
         os.close(fd)
-        process = kura.popen("export", found[0]["id"], "--output", "-", "--json-to", json_path)
+        process = kura.popen("export", found[0]["id"], "--output", "-", "--json-to", json_path, *kura.encryption())
         response = StreamingHttpResponse(stream(process, cleanup=lambda: os.path.exists(json_path) and os.remove(json_path)),
                                          content_type="application/gzip")
-        response["Content-Disposition"] = f'attachment; filename="{found[0]["export_name"]}.tar.gz"'
+        suffix = ".tar.gz.age" if kura.conf.export_encrypt_to else ".tar.gz"
+        response["Content-Disposition"] = f'attachment; filename="{found[0]["export_name"]}{suffix}"'
         self.log(request, found[0]["id"], _("Downloaded as an archive"))
         return response
 

@@ -23,6 +23,8 @@ class KuraSettings:
     database_name: str
     # Passed to kura in its environment only (PGPASSWORD): never on a command line.
     environment: dict = field(default_factory=dict)
+    # age recipients (age1…): archives are then written encrypted, backup_complet_….tar.gz.age.
+    export_encrypt_to: list = field(default_factory=list)
 
     @property
     def remote(self):
@@ -38,6 +40,10 @@ class KuraSettings:
         export = kura.get("EXPORT", "latest")
         if export not in ("latest", "none"):
             raise ImproperlyConfigured(_('settings.KURA["EXPORT"] must be "latest" or "none"'))
+        encrypt_to = kura.get("EXPORT_ENCRYPT_TO", [])
+        encrypt_to = [encrypt_to] if isinstance(encrypt_to, str) else list(encrypt_to)
+        if not all(isinstance(r, str) and r.startswith("age1") for r in encrypt_to):
+            raise ImproperlyConfigured(_('settings.KURA["EXPORT_ENCRYPT_TO"] must be age recipients (age1…, from age-keygen)'))
         url, name, env = database_url(settings.DATABASES["default"])
         media_root = str(getattr(settings, "MEDIA_ROOT", "") or "")
         if not media_root:
@@ -52,6 +58,7 @@ class KuraSettings:
             database_url=url,
             database_name=name,
             environment=env,
+            export_encrypt_to=encrypt_to,
         )
 
 

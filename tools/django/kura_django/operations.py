@@ -77,7 +77,8 @@ def verify(kura=None):
     results.append((_("repository"), report["ok"], "; ".join(report.get("errors", [])) or _("no errors found")))
     for archive in listing(kura)[1]:
         found = kura.verify_archive(archive["path"]) or {"ok": False, "findings": [_("no report")]}
-        results.append((archive["name"], found["ok"], "; ".join(found.get("findings", [])) or _("hash, gzip, tar and dump ok")))
+        checked = _("hash, gzip, tar and dump ok") if found.get("content_checked", True) else _("hash ok (encrypted: content checked where the key is)")
+        results.append((archive["name"], found["ok"], "; ".join(found.get("findings", [])) or checked))
     return results
 
 
@@ -85,7 +86,8 @@ def resolve(reference, kura=None):
     """An archive path (file name in EXPORT_DIR, absolute or relative path) or a snapshot reference."""
     kura = kura or Kura()
     candidates = [reference, os.path.join(kura.conf.export_dir, reference),
-                  os.path.join(kura.conf.export_dir, reference + ".tar.gz")]
+                  os.path.join(kura.conf.export_dir, reference + ".tar.gz"),
+                  os.path.join(kura.conf.export_dir, reference + ".tar.gz.age")]
     for candidate in candidates:
         if os.path.isfile(candidate):
             return os.path.abspath(candidate)

@@ -4,7 +4,7 @@ import os
 import re
 from datetime import datetime
 
-ARCHIVE = re.compile(r"^backup_complet_(?P<db>.+)_(?P<ts>\d{8}_\d{6})\.tar\.gz$")
+ARCHIVE = re.compile(r"^backup_complet_(?P<db>.+)_(?P<ts>\d{8}_\d{6})\.tar\.gz(\.age)?$")
 
 
 def archives(directory, database=None):
@@ -46,6 +46,11 @@ def plan(times, keep):
     return kept
 
 
+def manifest(path):
+    """The JSON beside an archive (`X.json` for `X.tar.gz` and `X.tar.gz.age`)."""
+    return re.sub(r"\.tar\.gz(\.age)?$", "", path) + ".json"
+
+
 def rotate(directory, database, keep):
     """Deletes the archives (and their .json) that `keep` does not keep; returns the removed paths."""
     found = archives(directory, database)
@@ -54,7 +59,7 @@ def rotate(directory, database, keep):
     for index, (_, path) in enumerate(found):
         if index in kept:
             continue
-        for victim in (path[: -len(".tar.gz")] + ".json", path):
+        for victim in (manifest(path), path):
             if os.path.exists(victim):
                 os.remove(victim)
         removed.append(path)

@@ -75,7 +75,11 @@ class Kura:
     def export(self, snapshot, directory):
         # Owner-only, as kura makes the archives: they hold the whole database and every receipt.
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        return self.json("export", snapshot, "--output", directory).get("archive")
+        return self.json("export", snapshot, "--output", directory, *self.encryption()).get("archive")
+
+    def encryption(self):
+        """`--encrypt-to` for each of KURA["EXPORT_ENCRYPT_TO"] (public keys: fine on a command line)."""
+        return [argument for recipient in self.conf.export_encrypt_to for argument in ("--encrypt-to", recipient)]
 
     def forget(self, keep):
         args = ["forget", "--prune"]

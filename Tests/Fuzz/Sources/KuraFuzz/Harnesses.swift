@@ -7,6 +7,7 @@ import Foundation
 enum Harness: String, CaseIterable {
     case tar, gzip, packTrailer = "pack-trailer", indexFile = "index-file", snapshotRecord = "snapshot-record"
     case snapshotDatabase = "snapshot-database", archiveJSON = "archive-json", databaseURL = "database-url", pathPattern = "path-pattern"
+    case age
 
     static let selected: Harness = {
         let name = ProcessInfo.processInfo.environment["KURA_FUZZ_HARNESS"] ?? ""
@@ -28,6 +29,7 @@ enum Harness: String, CaseIterable {
         case .archiveJSON: _ = try? ArchiveFile.expectedHash(json: Array(bytes), name: "fuzz.json")
         case .databaseURL: Self.databaseURL(bytes)
         case .pathPattern: Self.pathPattern(bytes)
+        case .age: Self.age(bytes)
         }
     }
 
@@ -42,6 +44,20 @@ enum Harness: String, CaseIterable {
         guard let file = tar.withUnsafeBytes({ Scratch.write(Gzip.compress($0)) }) else { return }
         guard let reader = try? TarReader(path: file) else { return }
         _ = try? reader.forEachMember { _, content in try content { _ in } }
+    }
+
+    /// The fuzzing key of the `age` corpus (a test key, public: it protects nothing).
+    static let ageIdentity = "AGE-SECRET-KEY-17FX67EWXRDL544HSUTAK7GV2DH7LDSKMNYEYMDLHJN802823MDWS5LVJNQ"
+
+    /// The input is an age file (the corpus: files encrypted to `ageIdentity`), decrypted to the
+    /// end with that key (no passphrase: scrypt's cost is the file's to choose).
+    static func age(_ bytes: UnsafeRawBufferPointer) {
+        guard let file = Scratch.write(Array(bytes)), let (_, secret) = Bech32.decode(ageIdentity),
+              let source = try? FileByteSource(path: file),
+              let reader = try? AgeDecryptor(source: source, path: file, identities: [.x25519(secretKey: secret)]) else { return }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        while let got = try? reader.read(into: buffer), got > 0 {}
     }
 
     /// The input is a gzip file, read to the end.

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import KuraCore
+
+/// Where a password comes from (restic's flags and variables): `PasswordSource`, with a prompt
+/// on the terminal as the last resort.
+struct PasswordOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Read the password from the first line of FILE (default: $KURA_PASSWORD_FILE).", valueName: "FILE"))
+    var passwordFile: String?
+
+    @Option(help: ArgumentHelp("Run CMD (with sh -c) and read the password from its output.", valueName: "CMD"))
+    var passwordCommand: String?
+
+    /// The password from the first source set; a terminal is asked (twice when `confirm`).
+    func password(confirm: Bool) throws -> [UInt8] {
+        let prompt: (() throws -> [UInt8])? = Terminal.inputIsTerminal ? { try Terminal.readPassword(confirm: confirm) } : nil
+        return try PasswordSource(file: passwordFile, command: passwordCommand).password(prompt: prompt, warn: Terminal.warning)
+    }
+}
+
+/// Opening an age-encrypted archive (`….tar.gz.age`): identity files, else a passphrase.
+struct ArchiveDecryptionOptions: ParsableArguments {
+    @Option(name: .customLong("identity"), help: ArgumentHelp("An age identity file (AGE-SECRET-KEY-1…, from age-keygen) for an encrypted archive (repeatable); without one, the archive's passphrase is read from the password sources.",
+                                                              valueName: "FILE"))
+    var identityFiles: [String] = []
+
+    @OptionGroup var password: PasswordOptions
+
+    /// Whether a key was given in any way (identity file, password source, a terminal to ask on).
+    var keyGiven: Bool {
+        !identityFiles.isEmpty || Terminal.inputIsTerminal
+            || PasswordSource(file: password.passwordFile, command: password.passwordCommand).isSet
+    }
+
+    /// What opens `archive`: nothing for a plain archive; the identity files' keys, or else a
+    /// passphrase, for an encrypted one.
+    func identities(for archive: String) throws -> [AgeIdentity] {
+        guard archive.hasSuffix(".age") else { return [] }
+        let keys = try identityFiles.flatMap { try AgeIdentity.load(file: $0) }
+        return keys.isEmpty ? [.passphrase(try password.password(confirm: false))] : keys
+    }
+}
+
+/// Encrypting an export with age.
+struct ArchiveEncryptionOptions: ParsableArguments {
+    @Option(name: .customLong("encrypt-to"), help: ArgumentHelp("Encrypt the archive (….tar.gz.age) to this age recipient (age1…, from age-keygen); repeatable.",
+                                                                valueName: "RECIPIENT"))
+    var recipients: [String] = []
+
+    @Flag(help: "Encrypt the archive (….tar.gz.age) with a passphrase from the password sources (asked twice on a terminal).")
+    var encryptPassphrase = false
+
+    @OptionGroup var password: PasswordOptions
+
+    func validate() throws {
+        if encryptPassphrase && !recipients.isEmpty {
+            throw ValidationError("--encrypt-passphrase cannot be combined with --encrypt-to (age allows a passphrase only alone)")
+        }
+    }
+
+    /// The recipients to encrypt to; none for a plain archive.
+    func ageRecipients() throws -> [AgeRecipient] {
+        if encryptPassphrase { return [.passphrase(try password.password(confirm: true))] }
+        return try recipients.map { try AgeRecipient(parsing: $0) }
+    }
+}
+
+extension Terminal {
+    /// Reads a password from the terminal without echo (twice, compared, when `confirm`).
+    static func readPassword(confirm: Bool) throws -> [UInt8] {
+        let first = try readHidden("password: ")
+        if confirm {
+            guard try readHidden("password again: ") == first else { throw KuraError.invalidArgument("the two passwords differ") }
+        }
+        return first
+    }
+
+    private static func readHidden(_ prompt: String) throws -> [UInt8] {
+        clearProgress()
+        write(prompt)
+        var saved = termios()
+        let hasTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
+        if hasTerminal {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+        }
+        defer {
+            if hasTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+            write("\n")
+        }
+        guard let line = readLine(strippingNewline: true) else { throw KuraError.invalidArgument("no password typed") }
+        return Array(line.utf8)
+    }
+}
