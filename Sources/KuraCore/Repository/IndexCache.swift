@@ -204,13 +204,10 @@ public final class IndexCache {
     /// statement (a no-change backup checks thousands of chunks of its parent).
     func performReading<T>(_ body: (Database) throws -> T) throws -> T {
         try perform { db in
-            var result: T?
-            try db.inTransaction(.deferred) {
-                result = try body(db)
-                return .commit
-            }
-            guard let result else { throw KuraError.io(operation: "index cache: a read did not complete", path: path, errno: EIO) }
-            return result
+            try db.execute(sql: "BEGIN DEFERRED TRANSACTION")
+            // Only reads happened: ending the transaction cannot lose anything.
+            defer { try? db.execute(sql: "COMMIT") }
+            return try body(db)
         }
     }
 
