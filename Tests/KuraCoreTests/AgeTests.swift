@@ -94,8 +94,41 @@ struct AgeTests {
         let wrong = kuraError { _ = try Self.decrypt(scratch.sub("p.age"), [.passphrase(Array("wrong".utf8))]) }
         #expect(wrong == .integrity(.archive(path: scratch.sub("p.age"), .noMatchingKey)))
         #expect("\(wrong.map { "\($0)" } ?? "")".contains("wrong password or no key matches"))
+        // A work factor above 2^20 (a hostile file asking for gigabytes) is refused before scrypt runs.
+        var sealed = try read(scratch.sub("p.age"))
+        let at = try #require((0..<200).first { Array(sealed[$0..<($0 + 4)]) == Array(" 10\n".utf8) })
+        sealed.replaceSubrange((at + 1)..<(at + 3), with: Array("21".utf8))
+        try write(sealed, to: scratch.sub("big.age"))
+        let refused = kuraError { _ = try Self.decrypt(scratch.sub("big.age"), [.passphrase(Array("correct horse".utf8))]) }
+        #expect(refused == .integrity(.archive(path: scratch.sub("big.age"), .notAge(reason: "its scrypt work factor 2^21 is above 2^20"))))
         // age's rule: a passphrase only alone.
         #expect(throws: KuraError.self) { _ = try Self.encrypt([], to: [.passphrase([1]), .x25519(publicKey: randomBytes(32, seed: 4))]) }
+    }
+
+    /// `tools/lib/age_with_passphrase.py`: age reads a passphrase only from a terminal.
+    static let passphraseDriver: String = {
+        var folder = URL(fileURLWithPath: #filePath)
+        while !FileManager.default.fileExists(atPath: folder.appendingPathComponent("tools/lib/age_with_passphrase.py").path) && folder.path != "/" {
+            folder.deleteLastPathComponent()
+        }
+        return folder.appendingPathComponent("tools/lib/age_with_passphrase.py").path
+    }()
+
+    @Test func passphraseFilesGoBothWaysWithAge() throws {
+        let scratch = Scratch()
+        let passphrase = scratch.sub("passphrase")
+        try write(Array("correct horse battery\n".utf8), to: passphrase)
+        let plain = randomBytes(150_000, seed: 8)
+        // Kura → age (a work factor age accepts; Kura's default is age's 2^18).
+        try write(try Self.encrypt(plain, to: [.passphrase(Array("correct horse battery".utf8))], scryptLogN: 14), to: scratch.sub("k.age"))
+        let opened = try Program.run("/usr/bin/env", ["python3", Self.passphraseDriver, passphrase, "-d", "-o", scratch.sub("k.out"), scratch.sub("k.age")])
+        #expect(opened.status == 0, "\(opened.stderr)")
+        #expect(try read(scratch.sub("k.out")) == plain)
+        // age → Kura (age's own work factor).
+        try write(plain, to: scratch.sub("plain"))
+        let sealed = try Program.run("/usr/bin/env", ["python3", Self.passphraseDriver, passphrase, "-p", "-o", scratch.sub("a.age"), scratch.sub("plain")])
+        #expect(sealed.status == 0, "\(sealed.stderr)")
+        #expect(try Self.decrypt(scratch.sub("a.age"), [.passphrase(Array("correct horse battery".utf8))]) == plain)
     }
 
     @Test func everyDamageIsOneTypedError() throws {

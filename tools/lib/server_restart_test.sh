@@ -1,7 +1,7 @@
 # Sourced by tools/test: the object store killed (SIGKILL) and restarted in the middle of a backup
 # to it. The backup MUST ride out the outage with its retries and finish; the repository MUST then
 # pass `verify --read-data` and restore byte for byte (docs/DESIGN.md, invariant 33). Needs the
-# server of tools/lib/seaweedfs.sh, run after the Swift tests (nothing else uses it meanwhile).
+# server of tools/lib/seaweedfs.sh, run before the Swift tests (nothing else uses it meanwhile).
 kura_server_restart_test() {
     [ -n "${KURA_TEST_S3:-}" ] || { echo "server restart test SKIPPED: no SeaweedFS" >&2; return 0; }
     local work
@@ -26,15 +26,17 @@ PY
         echo "FAIL server restart: the backup ended before the server was killed (make the media bigger)" >&2
         cat "$work/backup.err" >&2; rm -rf "$work"; return 1
     fi
+    local down=$SECONDS
     kura_restart_seaweedfs 3
+    down=$((SECONDS - down))
     local status=0
     wait "$backup" || status=$?
     if [ $status -ne 0 ]; then
-        echo "FAIL server restart: the backup exited $status" >&2; cat "$work/backup.err" >&2; rm -rf "$work"; return 1
+        echo "FAIL server restart: the backup exited $status (the server was down about $down s)" >&2; cat "$work/backup.err" >&2; rm -rf "$work"; return 1
     fi
     "${run[@]}" verify --read-data >"$work/verify.out" 2>&1 || { echo "FAIL server restart: verify --read-data" >&2; cat "$work/verify.out" >&2; rm -rf "$work"; return 1; }
     "${run[@]}" restore latest --target "$work/out" >/dev/null
     diff -r "$work/media" "$work/out/media" >/dev/null || { echo "FAIL server restart: the restore differs" >&2; rm -rf "$work"; return 1; }
-    echo "server restart: a backup rode out SeaweedFS killed and restarted (3 s down), verified and restored: OK" >&2
+    echo "server restart: a backup rode out SeaweedFS killed and restarted (down about $down s), verified and restored: OK" >&2
     rm -rf "$work"
 }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// The header is parsed and checked before any plaintext is returned: the file key is unwrapped
 /// with the first identity that matches a stanza (each stanza tried once per identity of its
-/// type; an scrypt work factor above 2^22 refused), then the header's MAC is checked. Every
+/// type; an scrypt work factor above 2^20 refused: memory stays bounded), then the header's MAC is checked. Every
 /// payload chunk is authenticated before it is returned; a stream that ends before its
 /// last-flagged chunk, or goes on after it, is an integrity error. Errors name `path`.
 final class AgeDecryptor: ByteSource {

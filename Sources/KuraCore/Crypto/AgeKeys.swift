@@ -58,8 +58,9 @@ enum AgeFormat {
     static let payloadNonceSize = 16
     /// scrypt work factor for passphrase encryption (age's own: 2^18, about 1 s here).
     static let scryptLogN = 18
-    /// The largest scrypt work factor accepted when decrypting (age's own limit).
-    static let maxScryptLogN = 22
+    /// The largest scrypt work factor accepted when decrypting: 2^20 takes 1 GiB of memory (age
+    /// itself writes 2^18 and reads up to 2^22, 4 GiB — more than a backup command may take).
+    static let maxScryptLogN = 20
     /// Headers longer than this are refused before anything is parsed.
     static let maxHeaderSize = 1 << 20
 
