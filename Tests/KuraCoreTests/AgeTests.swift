@@ -9,12 +9,7 @@ import KuraTestSupport
 struct AgeTests {
     /// A key pair made by `age-keygen`: the identity file and its recipient.
     static func keygen(_ scratch: Scratch, _ name: String = "key.txt") throws -> (file: String, recipient: String) {
-        let file = scratch.sub(name)
-        let made = try Program.run("/usr/bin/age-keygen", ["-o", file])
-        #expect(made.status == 0, "\(made.stderr)")
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        let recipient = try #require(text.split(separator: "\n").first { $0.hasPrefix("# public key: ") }).dropFirst("# public key: ".count)
-        return (file, String(recipient))
+        (scratch.sub(name), try Program.ageKeygen(scratch.sub(name)))
     }
 
     static func encrypt(_ plain: [UInt8], to recipients: [AgeRecipient], scryptLogN: Int = 10) throws -> [UInt8] {

@@ -35,6 +35,18 @@ public enum Program {
         return Result(status: process.terminationStatus, stdout: stdout, stderr: String(decoding: stderr.data, as: UTF8.self))
     }
 
+    /// A key pair made by Debian's `age-keygen` into `file` (the identity); returns its recipient
+    /// (`age1…`, the file's "# public key:" line).
+    public static func ageKeygen(_ file: String) throws -> String {
+        let made = try run("/usr/bin/age-keygen", ["-o", file])
+        guard made.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: made.stderr]) }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("# public key: ") }) else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "\(file) has no public key line"])
+        }
+        return String(line.dropFirst("# public key: ".count))
+    }
+
     /// Whether `/usr/bin/NAME` is installed (tools/test installs what the tests compare with).
     public static func isInstalled(_ name: String) -> Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/" + name)

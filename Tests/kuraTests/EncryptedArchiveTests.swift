@@ -9,11 +9,7 @@ struct EncryptedArchiveTests {
     typealias Sandbox = CLISandbox
 
     func keygen(_ box: Sandbox, _ name: String) throws -> (file: String, recipient: String) {
-        let file = box.root + "/" + name
-        #expect(try Program.run("/usr/bin/age-keygen", ["-o", file]).status == 0)
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("# public key: ") })
-        return (file, String(line.dropFirst("# public key: ".count)))
+        (box.root + "/" + name, try Program.ageKeygen(box.root + "/" + name))
     }
 
     @Test func anEncryptedExportOpensWithAgeAndWithKura() throws {

@@ -12,19 +12,8 @@ public final class ChunkReader {
 
     public init(store: ObjectStore) { self.store = store }
 
-    /// How many of `locations`, from the first, one ranged read should fetch: those in the first
-    /// one's pack, each after the previous, with gaps under `maxGap`, within `maxSpan` in all.
-    static func span(_ locations: ArraySlice<ChunkLocation>) -> Int {
-        var span = Span()
-        var count = 0
-        for location in locations {
-            guard span.append(location) else { break }
-            count += 1
-        }
-        return count
-    }
-
-    /// The byte range one ranged read fetches, grown chunk by chunk under the rules of `span`.
+    /// The byte range one ranged read fetches, grown chunk by chunk: chunks of one pack, each after
+    /// the previous, with gaps under `maxGap` read over, `maxSpan` in all.
     struct Span {
         private(set) var pack: ChunkID?
         private(set) var start: UInt64 = 0

@@ -136,7 +136,7 @@ final class FileContentReader {
     }
 
     /// Fetches, in one ranged read, the stored bytes of `locations` (one span: see
-    /// `ChunkReader.span`), typically the chunks of several small files written one after the
+    /// `ChunkReader.Span`), typically the chunks of several small files written one after the
     /// other; the files' reads that follow then take their chunks from memory. On object storage
     /// this turns a request per file into a request per few MiB.
     func prefetch(_ locations: ArraySlice<ChunkLocation>) throws {

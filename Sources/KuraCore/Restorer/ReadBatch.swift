@@ -3,7 +3,7 @@ import Foundation
 /// Consecutive files of a restore page whose chunks one ranged read fetches together.
 ///
 /// A backup writes a folder's small files one after the other into a pack, so a restore in path
-/// order finds them side by side: a batch reads their stored bytes at once (`ChunkReader.span`
+/// order finds them side by side: a batch reads their stored bytes at once (`ChunkReader.Span`
 /// rules: one pack, in order, small gaps, 8 MiB at most) and then writes each file from memory.
 /// On object storage that is one request per few MiB instead of one per file, and the server's
 /// work per request is what a restore waits for. A file too big for one span, or whose chunks
