@@ -95,10 +95,7 @@ final class ChunkSaver {
         var slots: [Int] = [0]
         for position in newIndices { slots.append((slots.last ?? 0) + ChunkCompressor.bound(bytes(position).count)) }
         let needed = slots.last ?? 0
-        if arena.count < needed {
-            arena.deallocate()
-            arena = UnsafeMutableRawBufferPointer.allocate(byteCount: needed, alignment: 64)
-        }
+        arena.reserve(atLeast: needed)
         var results = [(Codec, Int)](repeating: (.raw, 0), count: newIndices.count)
         let arena = self.arena
         results.withUnsafeMutableBufferPointer { out in

@@ -34,10 +34,7 @@ final class PackVerifier {
         guard size <= repository.config.maxPackFileSize else {
             throw KuraError.integrity(.packDamaged(pack: pack.short, .tooLarge(size: Int64(size))))
         }
-        if packBuffer.count < size {
-            packBuffer.deallocate()
-            packBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
-        }
+        packBuffer.reserve(atLeast: size)
         let bytes = UnsafeMutableRawBufferPointer(rebasing: packBuffer[0..<size])
         try repository.store.read(name, at: 0, into: bytes)
         return UnsafeRawBufferPointer(bytes)
@@ -83,10 +80,7 @@ final class PackVerifier {
         let start = Int(entry.offset), end = start + Int(entry.storedLength)
         guard start >= PackFormat.headerSize, end <= bytes.count else { return false }
         let length = Int(entry.plainLength)
-        if plain.count < length {
-            plain.deallocate()
-            plain = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
-        }
+        plain.reserve(atLeast: length)
         let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
         return decompressor.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), codec: entry.codec, into: destination)
             && SHA256Hasher.hash(UnsafeRawBufferPointer(destination)) == entry.chunk

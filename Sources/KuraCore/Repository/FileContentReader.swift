@@ -72,10 +72,7 @@ final class FileContentReader {
             let stored = try fetchWindow(window)
             for (location, bytes) in zip(window, stored) {
                 let length = Int(location.entry.plainLength)
-                if plain.count < length {
-                    plain.deallocate()
-                    plain = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
-                }
+                plain.reserve(atLeast: length)
                 let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
                 try reader.decode(location, stored: bytes, into: destination, decompressor: decompressor)
                 try body(UnsafeRawBufferPointer(destination))
@@ -113,10 +110,7 @@ final class FileContentReader {
             spans[spans.count - 1].append(location)
         }
         let total = spans.reduce(0) { $0 + ChunkReader.length($1[...]) }
-        if scratch.count < total {
-            scratch.deallocate()
-            scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 64)
-        }
+        scratch.reserve(atLeast: total)
         var regions: [Held] = []
         var offset = 0
         for span in spans {
@@ -143,10 +137,7 @@ final class FileContentReader {
         guard let first = locations.first else { return }
         held = nil
         let length = ChunkReader.length(locations)
-        if scratch.count < length {
-            scratch.deallocate()
-            scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
-        }
+        scratch.reserve(atLeast: length)
         let region = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<length])
         try reader.fetch(locations, into: region)
         held = Held(pack: first.pack, start: first.entry.offset, bytes: UnsafeRawBufferPointer(region))
