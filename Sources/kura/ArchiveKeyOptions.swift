@@ -3,7 +3,9 @@ import Foundation
 import KuraCore
 
 /// Where a password comes from (restic's flags and variables): `PasswordSource`, with a prompt
-/// on the terminal as the last resort.
+/// on the terminal as the last resort. One set per command (in `RepositoryOptions`): it gives the
+/// repository's password when the repository is encrypted, and an archive's passphrase when an
+/// archive needs one (the same password when both do; identity files avoid that).
 struct PasswordOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Read the password from the first line of FILE (default: $KURA_PASSWORD_FILE).", valueName: "FILE"))
     var passwordFile: String?
@@ -11,10 +13,18 @@ struct PasswordOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run CMD (with sh -c) and read the password from its output.", valueName: "CMD"))
     var passwordCommand: String?
 
-    /// The password from the first source set; a terminal is asked (twice when `confirm`).
-    func password(confirm: Bool) throws -> [UInt8] {
-        let prompt: (() throws -> [UInt8])? = Terminal.inputIsTerminal ? { try Terminal.readPassword(confirm: confirm) } : nil
-        return try PasswordSource(file: passwordFile, command: passwordCommand).password(prompt: prompt, warn: Terminal.warning)
+    /// The password from the first source set; a terminal is asked (twice when `confirm`),
+    /// naming what it is for.
+    func password(confirm: Bool, for purpose: String = "password") throws -> [UInt8] {
+        let prompt: (() throws -> [UInt8])? = Terminal.inputIsTerminal ? { try Terminal.readPassword(purpose, confirm: confirm) } : nil
+        return try source.password(prompt: prompt, warn: Terminal.warning)
+    }
+
+    var source: PasswordSource { PasswordSource(file: passwordFile, command: passwordCommand) }
+
+    /// What opens the repository at `location` if it is encrypted: this password, read then.
+    func credentials(for location: String) -> Repository.Credentials {
+        .password { try password(confirm: false, for: "password for \(location)") }
     }
 }
 
@@ -24,20 +34,17 @@ struct ArchiveDecryptionOptions: ParsableArguments {
                                                               valueName: "FILE"))
     var identityFiles: [String] = []
 
-    @OptionGroup var password: PasswordOptions
-
     /// Whether a key was given in any way (identity file, password source, a terminal to ask on).
-    var keyGiven: Bool {
-        !identityFiles.isEmpty || Terminal.inputIsTerminal
-            || PasswordSource(file: password.passwordFile, command: password.passwordCommand).isSet
+    func keyGiven(password: PasswordOptions) -> Bool {
+        !identityFiles.isEmpty || Terminal.inputIsTerminal || password.source.isSet
     }
 
     /// What opens `archive`: nothing for a plain archive; the identity files' keys, or else a
-    /// passphrase, for an encrypted one.
-    func identities(for archive: String) throws -> [AgeIdentity] {
+    /// passphrase from `password`'s sources, for an encrypted one.
+    func identities(for archive: String, password: PasswordOptions) throws -> [AgeIdentity] {
         guard archive.hasSuffix(".age") else { return [] }
         let keys = try identityFiles.flatMap { try AgeIdentity.load(file: $0) }
-        return keys.isEmpty ? [.passphrase(try password.password(confirm: false))] : keys
+        return keys.isEmpty ? [.passphrase(try password.password(confirm: false, for: "passphrase of the archive"))] : keys
     }
 }
 
@@ -50,27 +57,26 @@ struct ArchiveEncryptionOptions: ParsableArguments {
     @Flag(help: "Encrypt the archive (….tar.gz.age) with a passphrase from the password sources (asked twice on a terminal).")
     var encryptPassphrase = false
 
-    @OptionGroup var password: PasswordOptions
-
     func validate() throws {
         if encryptPassphrase && !recipients.isEmpty {
             throw ValidationError("--encrypt-passphrase cannot be combined with --encrypt-to (age allows a passphrase only alone)")
         }
     }
 
-    /// The recipients to encrypt to; none for a plain archive.
-    func ageRecipients() throws -> [AgeRecipient] {
-        if encryptPassphrase { return [.passphrase(try password.password(confirm: true))] }
+    /// The recipients to encrypt to (a passphrase from `password`'s sources); none for a plain archive.
+    func ageRecipients(password: PasswordOptions) throws -> [AgeRecipient] {
+        if encryptPassphrase { return [.passphrase(try password.password(confirm: true, for: "passphrase for the archive"))] }
         return try recipients.map { try AgeRecipient(parsing: $0) }
     }
 }
 
 extension Terminal {
-    /// Reads a password from the terminal without echo (twice, compared, when `confirm`).
-    static func readPassword(confirm: Bool) throws -> [UInt8] {
-        let first = try readHidden("password: ")
+    /// Reads a password from the terminal without echo (twice, compared, when `confirm`),
+    /// prompting with what it is for.
+    static func readPassword(_ purpose: String, confirm: Bool) throws -> [UInt8] {
+        let first = try readHidden(purpose + ": ")
         if confirm {
-            guard try readHidden("password again: ") == first else { throw KuraError.invalidArgument("the two passwords differ") }
+            guard try readHidden("again: ") == first else { throw KuraError.invalidArgument("the two passwords differ") }
         }
         return first
     }

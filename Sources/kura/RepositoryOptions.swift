@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import KuraCore
 
-/// `--repo`, shared by every command that works on a repository.
+/// `--repo` and the password of an encrypted repository, shared by every command that works on
+/// a repository.
 struct RepositoryOptions: ParsableArguments {
     @Option(name: [.customLong("repo"), .customShort("r")],
             help: ArgumentHelp("Repository: a path, s3:https://HOST[:PORT]/BUCKET[/PREFIX], s3:BUCKET[/PREFIX] (AWS) or rclone:REMOTE:PATH (default: $KURA_REPO).",
@@ -26,8 +27,12 @@ struct RepositoryOptions: ParsableArguments {
                                valueName: "DURATION"))
     var retryLock: KeepDuration?
 
+    /// The password sources (`--password-file`, `--password-command`, `KURA_PASSWORD_FILE`,
+    /// `KURA_PASSWORD`, a prompt), read only when the repository is encrypted.
+    @OptionGroup var password: PasswordOptions
+
     func open() throws -> Repository {
-        try Repository.open(try location)
+        try Repository.open(try location, credentials: password.credentials(for: try path))
     }
 }
 

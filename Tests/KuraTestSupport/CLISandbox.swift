@@ -1,7 +1,8 @@
 import Foundation
 
 /// The `kura` binary run as a process, as cron or a user runs it, in a folder of its own: a
-/// repository path (`$KURA_REPO`), a cache (`$KURA_CACHE`) and a small media folder.
+/// repository path (`$KURA_REPO`), a cache (`$KURA_CACHE`), a password file
+/// (`$KURA_PASSWORD_FILE`: `kura init` makes encrypted repositories) and a small media folder.
 public final class CLISandbox {
     /// `kura` beside the test bundle (both are in the build folder), or `$KURA_BINARY`.
     public static let binary: String = {
@@ -25,6 +26,8 @@ public final class CLISandbox {
     /// `$KURA_REPO`: `<root>/repo`, or the remote repository given at init.
     public let repo: String
     public var media: String { root + "/media" }
+    /// `$KURA_PASSWORD_FILE` (mode 600): the password of the sandbox's encrypted repositories.
+    public var passwordFile: String { root + "/password" }
     /// Environment every run gets (credentials of a remote repository).
     public var environment: [String: String]
 
@@ -35,6 +38,8 @@ public final class CLISandbox {
         try FileManager.default.createDirectory(atPath: root + "/media/receipts", withIntermediateDirectories: true)
         try Data("photo".utf8).write(to: URL(fileURLWithPath: media + "/photo.jpg"))
         try Data("reçu".utf8).write(to: URL(fileURLWithPath: media + "/receipts/reçu été.pdf"))
+        FileManager.default.createFile(atPath: passwordFile, contents: Data("correct horse battery staple\n".utf8),
+                                       attributes: [.posixPermissions: 0o600])
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
@@ -67,6 +72,7 @@ public final class CLISandbox {
         var environment = ProcessInfo.processInfo.environment
         environment["KURA_CACHE"] = root + "/cache"
         environment["KURA_REPO"] = repo
+        environment["KURA_PASSWORD_FILE"] = passwordFile
         environment.merge(self.environment) { $1 }
         environment.merge(extra) { $1 }
         process.environment = environment

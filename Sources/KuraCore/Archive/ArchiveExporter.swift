@@ -115,7 +115,7 @@ public final class ArchiveExporter {
     private func writeTar(_ snapshot: Snapshot, into gzip: GzipWriter, progress: ProgressCounter?,
                           cancellation: CancellationFlag) throws -> Int {
         let reader = try repository.openSnapshot(snapshot)
-        let chunkReader = ChunkReader(store: repository.storeForSequentialReads())
+        let chunkReader = ChunkReader(store: repository.storeForSequentialReads(), cipher: repository.cipher)
         let index = try repository.index()
         let rawMeansIncompressible = repository.compression.codec != .raw
         var files = 0

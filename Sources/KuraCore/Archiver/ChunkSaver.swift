@@ -91,9 +91,14 @@ final class ChunkSaver {
         }
         guard !newIndices.isEmpty else { return }
 
-        // Compress the new ones on all cores, each into its own slot of one arena.
+        // Compress (and seal) the new ones on all cores, each into its own slot of one arena. A
+        // sealed blob is nonce ‖ ciphertext ‖ tag: compressed bytes go after the nonce's room and
+        // are sealed in place.
+        let cipher = repository.cipher
+        let overhead = cipher == nil ? 0 : RepositoryCipher.overhead
+        let nonceRoom = cipher == nil ? 0 : RepositoryCipher.nonceSize
         var slots: [Int] = [0]
-        for position in newIndices { slots.append((slots.last ?? 0) + ChunkCompressor.bound(bytes(position).count)) }
+        for position in newIndices { slots.append((slots.last ?? 0) + ChunkCompressor.bound(bytes(position).count) + overhead) }
         let needed = slots.last ?? 0
         arena.reserve(atLeast: needed)
         var results = [(Codec, Int)](repeating: (.raw, 0), count: newIndices.count)
@@ -102,15 +107,21 @@ final class ChunkSaver {
             DispatchQueue.concurrentPerform(iterations: newIndices.count) { slot in
                 let compressor = takeCompressor()
                 defer { returnCompressor(compressor) }
-                let destination = UnsafeMutableRawBufferPointer(rebasing: arena[slots[slot]..<slots[slot + 1]])
-                out[slot] = compressor.compress(bytes(newIndices[slot]), into: destination)
+                let start = slots[slot] + nonceRoom
+                let plain = bytes(newIndices[slot])
+                let (codec, length) = compressor.compress(plain, into: UnsafeMutableRawBufferPointer(rebasing: arena[start..<(slots[slot + 1] - overhead + nonceRoom)]))
+                out[slot] = (codec, length)
+                guard let cipher else { return }
+                let content = codec == .raw ? plain : UnsafeRawBufferPointer(rebasing: arena[start..<(start + length)])
+                cipher.seal(content, into: UnsafeMutableRawBufferPointer(rebasing: arena[slots[slot]..<(slots[slot] + content.count + overhead)]))
             }
         }
 
         for (slot, position) in newIndices.enumerated() {
             let plain = bytes(position)
             let (codec, length) = results[slot]
-            let stored = codec == .raw ? plain : UnsafeRawBufferPointer(rebasing: arena[slots[slot]..<(slots[slot] + length)])
+            // A raw chunk of a plain repository is stored from where it lies; anything else from its slot.
+            let stored = codec == .raw && cipher == nil ? plain : UnsafeRawBufferPointer(rebasing: arena[slots[slot]..<(slots[slot] + length + overhead)])
             try packs.add(chunk: ids[position], stored: stored, codec: codec, plainLength: plain.count)
             sessionChunks.insert(ids[position])
             chunksAdded += 1

@@ -1,11 +1,11 @@
 import Foundation
 
 /// Reads whole packs and checks every chunk in them: the trailer against its digest, each blob
-/// decompressed and its SHA-256 compared with its id. One per thread: it owns its buffers (one
-/// `pread` per pack into a reused buffer) and its decompressor.
+/// decoded (opened, decompressed) and its SHA-256 compared with its id. One per thread: it owns
+/// its buffers (one `pread` per pack into a reused buffer) and its decoder.
 final class PackVerifier {
     private let repository: Repository
-    private let decompressor = ChunkDecompressor()
+    private let decoder: ChunkDecoder
     private var packBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 20, alignment: 64)
     private var plain = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: 64)
 
@@ -19,7 +19,10 @@ final class PackVerifier {
         var problems: [String] = []
     }
 
-    init(repository: Repository) { self.repository = repository }
+    init(repository: Repository) {
+        self.repository = repository
+        decoder = ChunkDecoder(cipher: repository.cipher)
+    }
 
     deinit {
         packBuffer.deallocate()
@@ -56,7 +59,7 @@ final class PackVerifier {
         if SHA256Hasher.hash(bytes) != pack {
             result.problems.append("pack \(pack.short): its content does not match its name")
         }
-        let trailer = Self.trailer(bytes)
+        let trailer = Self.trailer(bytes, cipher: repository.cipher)
         if trailer == nil { result.problems.append("pack \(pack.short) has a damaged trailer") }
         let inTrailer = Set(trailer ?? [])
         for entry in expected {
@@ -74,6 +77,14 @@ final class PackVerifier {
         return result
     }
 
+    /// The compressed form of `entry`'s blob in a loaded pack (opened in an encrypted repository;
+    /// valid until the next call); nil when it lies outside the pack or does not open.
+    func unseal(_ entry: PackEntry, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        let start = Int(entry.offset), end = start + Int(entry.storedLength)
+        guard start >= PackFormat.headerSize, end <= bytes.count else { return nil }
+        return decoder.unseal(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+    }
+
     /// True when the blob of `entry` in a loaded pack decodes to the chunk's id.
     func isIntact(_ entry: PackEntry, in bytes: UnsafeRawBufferPointer) -> Bool {
         // Offset and length are bounded by `PackEntry.decode`: the sum cannot overflow.
@@ -82,13 +93,13 @@ final class PackVerifier {
         let length = Int(entry.plainLength)
         plain.reserve(atLeast: length)
         let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
-        return decompressor.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), codec: entry.codec, into: destination)
+        return decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), codec: entry.codec, into: destination)
             && SHA256Hasher.hash(UnsafeRawBufferPointer(destination)) == entry.chunk
     }
 
     /// The trailer entries of a whole pack in memory; nil when footer or trailer are damaged.
-    private static func trailer(_ bytes: UnsafeRawBufferPointer) -> [PackEntry]? {
-        try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "") { offset, count in
+    private static func trailer(_ bytes: UnsafeRawBufferPointer, cipher: RepositoryCipher?) -> [PackEntry]? {
+        try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "", cipher: cipher) { offset, count in
             Array(bytes[Int(offset)..<(Int(offset) + count)])
         }
     }

@@ -2,8 +2,11 @@ import Foundation
 
 /// What `kura copy` did.
 public struct CopyReport: Sendable, Encodable {
-    /// Snapshots copied, by id (the same ids in both repositories).
+    /// Snapshots copied, by their id in the source.
     public var copied: [String] = []
+    /// Their ids in the destination: the same between plain repositories; new ones when either
+    /// is encrypted (a sealed record's id is the hash of its ciphertext).
+    public var destinationIDs: [String] = []
     /// Snapshots the destination already had.
     public var alreadyThere = 0
     /// Chunks sent (the destination lacked them), and their stored bytes.
@@ -15,15 +18,18 @@ public struct CopyReport: Sendable, Encodable {
     public var durationSeconds = 0.0
 
     enum CodingKeys: String, CodingKey {
-        case copied, alreadyThere = "already_there", chunksSent = "chunks_sent", bytesSent = "bytes_sent"
+        case copied, destinationIDs = "destination_ids", alreadyThere = "already_there", chunksSent = "chunks_sent", bytesSent = "bytes_sent"
         case chunksPresent = "chunks_present", packsWritten = "packs_written", durationSeconds = "duration_seconds"
     }
 }
 
 /// Copies snapshots from one repository to another (`kura copy`, `kura backup --copy-to`):
-/// only the chunks the destination lacks are sent, stored bytes as they are (no recompression),
-/// each verified against its id on the way; snapshot ids stay the same (the record's bytes are
-/// copied unchanged).
+/// only the chunks the destination lacks are sent, stored bytes as they are (no recompression;
+/// opened with the source's key and sealed with the destination's when either is encrypted),
+/// each verified against its id on the way. Between plain repositories snapshot ids stay the
+/// same (the record's bytes are copied unchanged); when either is encrypted the record is
+/// sealed anew under the destination's key and gets a new id, and a snapshot counts as already
+/// there when the destination holds an equal record.
 ///
 /// The write order is the backup's (docs/DESIGN.md): packs, then index files (one per 64
 /// packs as they become durable, so that a killed copy keeps what it sent), then the snapshot
@@ -38,6 +44,10 @@ public final class SnapshotCopier {
         self.destination = destination
     }
 
+    /// Whether blobs and records must be opened and sealed again on the way (either side is
+    /// encrypted: no two repositories share a key).
+    private var resealing: Bool { source.isEncrypted || destination.isEncrypted }
+
     /// Copies the snapshots named by `references` (ids, prefixes, `latest`, export names), or
     /// every snapshot the destination lacks when there are none.
     public func copy(_ references: [String] = [], progress: ProgressCounter? = nil,
@@ -47,9 +57,10 @@ public final class SnapshotCopier {
         let all = try source.snapshots()
         let wanted = references.isEmpty ? all : try references.map { try SnapshotReference($0).resolve(in: all) }
         let present = Set(try destination.store.list("snapshots"))
+        let presentRecords = resealing ? try destination.snapshots().map(\.record) : []
         var todo: [Snapshot] = []
         for snapshot in wanted where !todo.contains(where: { $0.id == snapshot.id }) {
-            if present.contains(snapshot.id.hex) { report.alreadyThere += 1 } else { todo.append(snapshot) }
+            if present.contains(snapshot.id.hex) || presentRecords.contains(snapshot.record) { report.alreadyThere += 1 } else { todo.append(snapshot) }
         }
         guard !todo.isEmpty else {
             report.durationSeconds = Date().timeIntervalSince(started)
@@ -71,8 +82,13 @@ public final class SnapshotCopier {
 
         try sendChunks(usage, report: &report, progress: progress, cancellation: cancellation)
         for snapshot in todo {
-            let name = RepositoryLayout.snapshotName(snapshot.id)
-            try destination.store.write(try source.store.read(name, limit: SnapshotRecord.maxFileSize), as: name)
+            if resealing {
+                report.destinationIDs.append(try destination.writeSnapshot(snapshot.record).id.hex)
+            } else {
+                let name = RepositoryLayout.snapshotName(snapshot.id)
+                try destination.store.write(try source.store.read(name, limit: SnapshotRecord.maxFileSize), as: name)
+                report.destinationIDs.append(snapshot.id.hex)
+            }
             report.copied.append(snapshot.id.hex)
         }
         report.durationSeconds = Date().timeIntervalSince(started)
@@ -86,6 +102,8 @@ public final class SnapshotCopier {
         let destinationIndex = try destination.index()
         let writer = destination.makeChunkStore()
         let verifier = PackVerifier(repository: source)
+        var sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+        defer { sealed.deallocate() }
         var durable: [FinishedPack] = []
         var sent = Set<ChunkID>()
         func writeIndexFiles(force: Bool) throws {
@@ -112,8 +130,19 @@ public final class SnapshotCopier {
                         throw KuraError.integrity(.chunkDamaged(chunk: entry.chunk.short, pack: pack.pack.short))
                     }
                     let start = Int(entry.offset)
-                    try writer.add(chunk: entry.chunk, stored: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(entry.storedLength))]),
-                                   codec: entry.codec, plainLength: Int(entry.plainLength))
+                    var stored = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(entry.storedLength))])
+                    if resealing {
+                        // Verified above, so it opens.
+                        guard let compressed = verifier.unseal(entry, in: bytes) else { throw KuraError.integrity(.chunkDamaged(chunk: entry.chunk.short, pack: pack.pack.short)) }
+                        stored = compressed
+                        if let cipher = destination.cipher {
+                            sealed.reserve(atLeast: compressed.count + RepositoryCipher.overhead)
+                            let output = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<(compressed.count + RepositoryCipher.overhead)])
+                            cipher.seal(compressed, into: output)
+                            stored = UnsafeRawBufferPointer(output)
+                        }
+                    }
+                    try writer.add(chunk: entry.chunk, stored: stored, codec: entry.codec, plainLength: Int(entry.plainLength))
                     sent.insert(entry.chunk)
                     report.chunksSent += 1
                     report.bytesSent += Int64(entry.storedLength)

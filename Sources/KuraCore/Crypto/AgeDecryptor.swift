@@ -120,7 +120,7 @@ final class AgeDecryptor: ByteSource {
                     guard let publicKey = Primitives.x25519PublicKey(of: secret),
                           let shared = Primitives.x25519(scalar: secret, point: share) else { continue }
                     let key = Primitives.hkdfSHA256(shared, salt: share + publicKey, info: AgeFormat.x25519Label, count: 32)
-                    if let fileKey = Primitives.chachaOpen(key: key, nonce: zeroNonce, stanza.body), fileKey.count == AgeFormat.fileKeySize {
+                    if let fileKey = Primitives.open(.chacha20Poly1305, key: key, nonce: zeroNonce, stanza.body), fileKey.count == AgeFormat.fileKeySize {
                         return fileKey
                     }
                 }
@@ -133,7 +133,7 @@ final class AgeDecryptor: ByteSource {
                 }
                 for case .passphrase(let passphrase) in identities {
                     guard let key = Primitives.scrypt(passphrase, salt: Array(AgeFormat.scryptLabel.utf8) + salt, logN: logN, count: 32) else { continue }
-                    if let fileKey = Primitives.chachaOpen(key: key, nonce: zeroNonce, stanza.body), fileKey.count == AgeFormat.fileKeySize {
+                    if let fileKey = Primitives.open(.chacha20Poly1305, key: key, nonce: zeroNonce, stanza.body), fileKey.count == AgeFormat.fileKeySize {
                         return fileKey
                     }
                 }
@@ -183,10 +183,10 @@ final class AgeDecryptor: ByteSource {
         guard length >= AgeFormat.tagSize, !(length == AgeFormat.tagSize && counter > 0) else { throw damage(.ageTruncated) }
         let stored = UnsafeRawBufferPointer(rebasing: sealed[0..<length])
         let opened = UnsafeMutableRawBufferPointer(rebasing: plain[0..<(length - AgeFormat.tagSize)])
-        guard Primitives.chachaOpen(key: payloadKey, nonce: AgeFormat.chunkNonce(counter, last: last), stored, into: opened) else {
+        guard Primitives.open(.chacha20Poly1305, key: payloadKey, nonce: AgeFormat.chunkNonce(counter, last: last), stored, into: opened) else {
             // Authentic under the other flag: a last chunk followed by more (trailing data), or a
             // middle chunk where the file ends (cut at a chunk boundary). Else altered bytes.
-            let other = Primitives.chachaOpen(key: payloadKey, nonce: AgeFormat.chunkNonce(counter, last: !last), stored, into: opened)
+            let other = Primitives.open(.chacha20Poly1305, key: payloadKey, nonce: AgeFormat.chunkNonce(counter, last: !last), stored, into: opened)
             throw damage(other ? (last ? .ageTruncated : .ageTrailingData) : .ageDamaged)
         }
         if last {

@@ -56,13 +56,13 @@ final class AgeEncryptor {
                 throw KuraError.invalidArgument("the age recipient \(Bech32.encode(hrp: "age", publicKey)) is not a usable X25519 key")
             }
             let key = Primitives.hkdfSHA256(shared, salt: share + publicKey, info: AgeFormat.x25519Label, count: 32)
-            (line, body) = ("-> X25519 " + AgeFormat.base64(share), Primitives.chachaSeal(key: key, nonce: zeroNonce, fileKey))
+            (line, body) = ("-> X25519 " + AgeFormat.base64(share), Primitives.seal(.chacha20Poly1305, key: key, nonce: zeroNonce, fileKey))
         case .passphrase(let passphrase):
             let salt = Primitives.randomBytes(16)
             guard let key = Primitives.scrypt(passphrase, salt: Array(AgeFormat.scryptLabel.utf8) + salt, logN: scryptLogN, count: 32) else {
                 throw KuraError.invalidArgument("scrypt refused its parameters (work factor 2^\(scryptLogN))")
             }
-            (line, body) = ("-> scrypt \(AgeFormat.base64(salt)) \(scryptLogN)", Primitives.chachaSeal(key: key, nonce: zeroNonce, fileKey))
+            (line, body) = ("-> scrypt \(AgeFormat.base64(salt)) \(scryptLogN)", Primitives.seal(.chacha20Poly1305, key: key, nonce: zeroNonce, fileKey))
         }
         var text = line + "\n"
         var encoded = Substring(AgeFormat.base64(body))
@@ -97,8 +97,8 @@ final class AgeEncryptor {
 
     private func seal(last: Bool) throws {
         let out = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<(filled + AgeFormat.tagSize)])
-        Primitives.chachaSeal(key: payloadKey, nonce: AgeFormat.chunkNonce(counter, last: last),
-                              UnsafeRawBufferPointer(rebasing: plain[0..<filled]), into: out)
+        Primitives.seal(.chacha20Poly1305, key: payloadKey, nonce: AgeFormat.chunkNonce(counter, last: last),
+                        UnsafeRawBufferPointer(rebasing: plain[0..<filled]), into: out)
         try output(UnsafeRawBufferPointer(out))
         counter += 1
         filled = 0

@@ -9,10 +9,11 @@ public struct PasswordSource: Sendable {
     public var command: String?
     public var environment: [String: String]
 
+    /// Empty variables count as unset, as a shell's `KURA_PASSWORD_FILE= kura …` means.
     public init(file: String? = nil, command: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.file = file
         self.command = command
-        self.environment = environment
+        self.environment = environment.filter { !($0.key.hasPrefix("KURA_PASSWORD") && $0.value.isEmpty) }
     }
 
     /// The choices, for the error when none is given.

@@ -2,8 +2,8 @@ import CCrypto
 import Foundation
 
 /// The cryptographic primitives Kura uses, each a thin call into OpenSSL (libcrypto 3.0): random
-/// bytes, X25519, HMAC-SHA-256 and HKDF-SHA-256 (RFC 5869), ChaCha20-Poly1305 (RFC 8439) and
-/// scrypt (RFC 7914). Nothing here is invented: the formats above them (`AgeEncryptor`,
+/// bytes, X25519, HMAC-SHA-256 and HKDF-SHA-256 (RFC 5869), ChaCha20-Poly1305 (RFC 8439),
+/// AES-256-GCM and scrypt (RFC 7914). Nothing here is invented: the formats above them (`AgeEncryptor`,
 /// `AgeDecryptor`) say which is used how.
 enum Primitives {
     /// `count` bytes from OpenSSL's CSPRNG.
@@ -12,6 +12,13 @@ enum Primitives {
         // RAND_bytes fails only when the generator cannot be seeded: no safe way to go on.
         guard RAND_bytes(&bytes, Int32(count)) == 1 else { fatalError("RAND_bytes failed: the system has no entropy source") }
         return bytes
+    }
+
+    /// Fills `buffer` from OpenSSL's CSPRNG.
+    static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard RAND_bytes(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
+            fatalError("RAND_bytes failed: the system has no entropy source")
+        }
     }
 
     /// X25519(scalar, point) (RFC 7748); nil when the result is all zeros (a low-order point).
@@ -65,51 +72,100 @@ enum Primitives {
         return Array(output.prefix(count))
     }
 
-    /// ChaCha20-Poly1305 (RFC 8439) with a 32-byte key and a 12-byte nonce: the ciphertext and
-    /// its 16-byte tag.
-    static func chachaSeal(key: [UInt8], nonce: [UInt8], _ plaintext: UnsafeRawBufferPointer,
-                           into output: UnsafeMutableRawBufferPointer) {
-        precondition(key.count == 32 && nonce.count == 12 && output.count == plaintext.count + 16)
+    /// The two AEADs Kura uses, each with a 32-byte key, a 12-byte nonce and a 16-byte tag:
+    /// ChaCha20-Poly1305 (RFC 8439; age's) and AES-256-GCM (NIST SP 800-38D; encrypted
+    /// repositories', AES-NI makes it the faster one here).
+    enum AEAD {
+        case chacha20Poly1305, aes256GCM
+
+        fileprivate var cipher: OpaquePointer? {
+            switch self {
+            case .chacha20Poly1305: return EVP_chacha20_poly1305()
+            case .aes256GCM: return EVP_aes_256_gcm()
+            }
+        }
+    }
+
+    static let tagSize = 16
+
+    /// Encrypts `plaintext` into `output` (its ciphertext, then the 16-byte tag), authenticating
+    /// `aad` too. `output` is exactly 16 bytes longer and may begin where `plaintext` does
+    /// (sealing in place).
+    static func seal(_ algorithm: AEAD, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+                     _ plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer? = nil, into output: UnsafeMutableRawBufferPointer) {
+        precondition(key.count == 32 && nonce.count == 12 && output.count == plaintext.count + tagSize)
         guard let context = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new: out of memory") }
         defer { EVP_CIPHER_CTX_free(context) }
         var length: Int32 = 0
         let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
         // With a valid key and nonce (checked above) these calls cannot fail but for memory.
-        guard EVP_EncryptInit_ex(context, EVP_chacha20_poly1305(), nil, key, nonce) == 1,
-              EVP_EncryptUpdate(context, out, &length, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count)) == 1,
+        guard EVP_EncryptInit_ex(context, algorithm.cipher, nil, bytes(key), bytes(nonce)) == 1,
+              authenticate(aad, context, encrypting: true),
+              EVP_EncryptUpdate(context, out, &length, bytes(plaintext), Int32(plaintext.count)) == 1,
               EVP_EncryptFinal_ex(context, out.map { $0 + Int(length) }, &length) == 1,
-              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, output.baseAddress.map { $0 + plaintext.count }) == 1 else {
-            fatalError("ChaCha20-Poly1305 encryption failed")
+              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, Int32(tagSize), output.baseAddress.map { $0 + plaintext.count }) == 1 else {
+            fatalError("\(algorithm) encryption failed")
         }
     }
 
-    /// Opens what `chachaSeal` made: false when the tag does not match (wrong key or altered bytes).
-    static func chachaOpen(key: [UInt8], nonce: [UInt8], _ sealed: UnsafeRawBufferPointer,
-                           into output: UnsafeMutableRawBufferPointer) -> Bool {
-        guard key.count == 32, nonce.count == 12, sealed.count >= 16, output.count == sealed.count - 16,
-              let context = EVP_CIPHER_CTX_new() else { return false }
+    /// Opens what `seal` made into `output` (exactly 16 bytes shorter than `sealed`; it may begin
+    /// where `sealed` does): false when the tag does not match (wrong key, altered bytes or `aad`).
+    static func open(_ algorithm: AEAD, key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+                     _ sealed: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer? = nil, into output: UnsafeMutableRawBufferPointer) -> Bool {
+        guard key.count == 32, nonce.count == 12, sealed.count >= tagSize, output.count == sealed.count - tagSize,
+              output.count <= Int(Int32.max), let context = EVP_CIPHER_CTX_new() else { return false }
         defer { EVP_CIPHER_CTX_free(context) }
         var length: Int32 = 0
         let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        var tag = [UInt8](UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - 16)...]))
-        guard EVP_DecryptInit_ex(context, EVP_chacha20_poly1305(), nil, key, nonce) == 1,
-              EVP_DecryptUpdate(context, out, &length, sealed.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(output.count)) == 1,
-              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, &tag) == 1,
+        // Copied first: opening in place overwrites what precedes it, never the tag itself.
+        var tag = [UInt8](UnsafeRawBufferPointer(rebasing: sealed[(sealed.count - tagSize)...]))
+        guard EVP_DecryptInit_ex(context, algorithm.cipher, nil, bytes(key), bytes(nonce)) == 1,
+              authenticate(aad, context, encrypting: false),
+              EVP_DecryptUpdate(context, out, &length, bytes(sealed), Int32(output.count)) == 1,
+              EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, Int32(tagSize), &tag) == 1,
               EVP_DecryptFinal_ex(context, out.map { $0 + Int(length) }, &length) == 1 else { return false }
         return true
     }
 
+    private static func bytes(_ buffer: UnsafeRawBufferPointer) -> UnsafePointer<UInt8>? {
+        buffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// Feeds associated data (authenticated, not encrypted) to an AEAD context.
+    private static func authenticate(_ aad: UnsafeRawBufferPointer?, _ context: OpaquePointer, encrypting: Bool) -> Bool {
+        guard let aad, !aad.isEmpty else { return true }
+        var length: Int32 = 0
+        return encrypting ? EVP_EncryptUpdate(context, nil, &length, bytes(aad), Int32(aad.count)) == 1
+                          : EVP_DecryptUpdate(context, nil, &length, bytes(aad), Int32(aad.count)) == 1
+    }
+
+    /// `seal` with the key and nonce as arrays.
+    static func seal(_ algorithm: AEAD, key: [UInt8], nonce: [UInt8], _ plaintext: UnsafeRawBufferPointer,
+                     aad: [UInt8] = [], into output: UnsafeMutableRawBufferPointer) {
+        key.withUnsafeBytes { k in
+            nonce.withUnsafeBytes { n in aad.withUnsafeBytes { seal(algorithm, key: k, nonce: n, plaintext, aad: $0, into: output) } }
+        }
+    }
+
+    /// `open` with the key and nonce as arrays.
+    static func open(_ algorithm: AEAD, key: [UInt8], nonce: [UInt8], _ sealed: UnsafeRawBufferPointer,
+                     aad: [UInt8] = [], into output: UnsafeMutableRawBufferPointer) -> Bool {
+        key.withUnsafeBytes { k in
+            nonce.withUnsafeBytes { n in aad.withUnsafeBytes { open(algorithm, key: k, nonce: n, sealed, aad: $0, into: output) } }
+        }
+    }
+
     /// Array conveniences for small messages (wrapped keys).
-    static func chachaSeal(key: [UInt8], nonce: [UInt8], _ plaintext: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: plaintext.count + 16)
-        plaintext.withUnsafeBytes { p in output.withUnsafeMutableBytes { chachaSeal(key: key, nonce: nonce, p, into: $0) } }
+    static func seal(_ algorithm: AEAD, key: [UInt8], nonce: [UInt8], _ plaintext: [UInt8], aad: [UInt8] = []) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: plaintext.count + tagSize)
+        plaintext.withUnsafeBytes { p in output.withUnsafeMutableBytes { seal(algorithm, key: key, nonce: nonce, p, aad: aad, into: $0) } }
         return output
     }
 
-    static func chachaOpen(key: [UInt8], nonce: [UInt8], _ sealed: [UInt8]) -> [UInt8]? {
-        guard sealed.count >= 16 else { return nil }
-        var output = [UInt8](repeating: 0, count: sealed.count - 16)
-        let ok = sealed.withUnsafeBytes { s in output.withUnsafeMutableBytes { chachaOpen(key: key, nonce: nonce, s, into: $0) } }
+    static func open(_ algorithm: AEAD, key: [UInt8], nonce: [UInt8], _ sealed: [UInt8], aad: [UInt8] = []) -> [UInt8]? {
+        guard sealed.count >= tagSize else { return nil }
+        var output = [UInt8](repeating: 0, count: sealed.count - tagSize)
+        let ok = sealed.withUnsafeBytes { s in output.withUnsafeMutableBytes { open(algorithm, key: key, nonce: nonce, s, aad: aad, into: $0) } }
         return ok ? output : nil
     }
 

@@ -81,13 +81,18 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case interrupted
     /// A password is needed and no source gives one (exit 2, as wrong usage).
     case noPassword(choices: String)
+    /// No key file of an encrypted repository opens with the password (or the paper key is not
+    /// this repository's): each readable key was tried once. Exit 12.
+    case wrongPassword(tried: Int, damaged: Int)
+    /// An encrypted repository without one readable key file. Exit 12.
+    case noKeyFiles(location: String, damaged: Int)
 
     /// The process exit code documented for this failure.
     public var exitCode: Int32 {
         switch self {
         case .noRepository, .noBucket: return 10
         case .locked: return 11
-        case .integrity, .pruneStopped, .filesNotRestored: return 12
+        case .integrity, .pruneStopped, .filesNotRestored, .wrongPassword, .noKeyFiles: return 12
         case .wouldOverwrite, .databaseNotEmpty: return 13
         case .interrupted: return 130
         case .noPassword: return 2
@@ -177,6 +182,13 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
             return "unsupported repository format: \(message)"
         case .noPassword(let choices):
             return "a password is needed: give it with \(choices)"
+        case .wrongPassword(let tried, let damaged):
+            return "wrong password or no key matches (tried \(tried) key\(tried == 1 ? "" : "s"))"
+                + (damaged > 0 ? "; \(damaged) damaged key file\(damaged == 1 ? " was" : "s were") skipped" : "")
+                + ": check the password source; with the paper key, 'kura key add --from-paper FILE' sets a new password"
+        case .noKeyFiles(let location, let damaged):
+            return "\(location) is encrypted but has no \(damaged > 0 ? "undamaged " : "")key file in keys/"
+                + (damaged > 0 ? " (\(damaged) damaged)" : "") + ": restore keys/ from a copy, or use the paper key: 'kura key add --from-paper FILE'"
         case .database(let failure):
             return "\(failure)"
         case .interrupted:

@@ -6,11 +6,19 @@ import Foundation
 /// written one after the other costs one request per few MiB instead of one per chunk.
 public final class ChunkReader {
     private let store: ObjectStore
+    private let cipher: RepositoryCipher?
     /// The largest range one read fetches, and the largest gap of unwanted bytes it reads over.
     static let maxSpan = 8 << 20
     static let maxGap = 256 << 10
 
-    public init(store: ObjectStore) { self.store = store }
+    /// Reads from `store`; `cipher` opens the blobs of an encrypted repository.
+    init(store: ObjectStore, cipher: RepositoryCipher?) {
+        self.store = store
+        self.cipher = cipher
+    }
+
+    /// A decoder for one thread's chunks.
+    func makeDecoder() -> ChunkDecoder { ChunkDecoder(cipher: cipher) }
 
     /// The byte range one ranged read fetches, grown chunk by chunk: chunks of one pack, each after
     /// the previous, with gaps under `maxGap` read over, `maxSpan` in all.
@@ -56,12 +64,12 @@ public final class ChunkReader {
     /// Decodes and verifies one chunk whose stored bytes are `stored` into `destination`, which
     /// must be exactly its plain length.
     func decode(_ location: ChunkLocation, stored: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer,
-                decompressor: ChunkDecompressor) throws {
+                decoder: ChunkDecoder) throws {
         let entry = location.entry
         guard destination.count == Int(entry.plainLength) else {
             throw KuraError.integrity(.sizeMismatch(path: "chunk \(entry.chunk.short)", actual: Int64(destination.count), expected: Int64(entry.plainLength)))
         }
-        guard decompressor.decompress(stored, codec: entry.codec, into: destination),
+        guard decoder.decode(stored, codec: entry.codec, into: destination),
               SHA256Hasher.hash(UnsafeRawBufferPointer(destination)) == entry.chunk else {
             throw KuraError.integrity(.chunkDamaged(chunk: entry.chunk.short, pack: location.pack.short))
         }

@@ -2,12 +2,12 @@ import Foundation
 
 /// Reads one file's content out of the repository: its chunks in order, each checked against its
 /// SHA-256, the total against the entry's size. Restore, `cat`, export, the dump spool and the
-/// restore test all read file content through it. One per thread (it owns a decompressor and
+/// restore test all read file content through it. One per thread (it owns a decoder and
 /// buffers).
 final class FileContentReader {
     private let reader: ChunkReader
     private let locations: [ChunkID: ChunkLocation]
-    private let decompressor = ChunkDecompressor()
+    private let decoder: ChunkDecoder
     private var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     private var plain = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     /// Which stored bytes `scratch` holds (the last single range fetched): a later read inside it
@@ -35,6 +35,7 @@ final class FileContentReader {
     init(reader: ChunkReader, locations: [ChunkID: ChunkLocation]) {
         self.reader = reader
         self.locations = locations
+        decoder = reader.makeDecoder()
     }
 
     deinit {
@@ -74,7 +75,7 @@ final class FileContentReader {
                 let length = Int(location.entry.plainLength)
                 plain.reserve(atLeast: length)
                 let destination = UnsafeMutableRawBufferPointer(rebasing: plain[0..<length])
-                try reader.decode(location, stored: bytes, into: destination, decompressor: decompressor)
+                try reader.decode(location, stored: bytes, into: destination, decoder: decoder)
                 try body(UnsafeRawBufferPointer(destination))
                 total += Int64(length)
             }

@@ -47,16 +47,25 @@ public struct ChunkLocation: Equatable, Sendable {
 /// header `KURAPACK` + version byte + 7 zero bytes; the stored chunks back to back; the trailer
 /// entries (49 bytes each); a 48-byte footer: SHA-256 of the entries, entry count (u32),
 /// 4 zero bytes, `KPACKEND`.
+/// In an encrypted repository (version byte 2) each stored chunk is a sealed blob, and the
+/// trailer with its footer is sealed as one blob followed by a 16-byte footer: the sealed
+/// trailer's length (u32), 4 zero bytes, `KPACKENC`.
 enum PackFormat {
     static let headerMagic = Array("KURAPACK".utf8)
     static let footerMagic = Array("KPACKEND".utf8)
+    static let sealedFooterMagic = Array("KPACKENC".utf8)
     static let version: UInt8 = 1
+    static let encryptedVersion: UInt8 = 2
     static let headerSize = 16
     static let footerSize = 48
+    static let sealedFooterSize = 16
 
-    static var header: [UInt8] { headerMagic + [version] + [UInt8](repeating: 0, count: 7) }
+    static func header(encrypted: Bool) -> [UInt8] {
+        headerMagic + [encrypted ? encryptedVersion : version] + [UInt8](repeating: 0, count: 7)
+    }
 
-    static func trailer(_ entries: [PackEntry]) -> [UInt8] {
+    /// The trailer and footer that close a pack; sealed when `cipher` is given.
+    static func trailer(_ entries: [PackEntry], cipher: RepositoryCipher?) -> [UInt8] {
         var writer = BinaryWriter(capacity: entries.count * PackEntry.encodedSize + footerSize)
         for entry in entries { entry.encode(into: &writer) }
         let digest = SHA256Hasher.hash(writer.bytes)
@@ -64,7 +73,13 @@ enum PackFormat {
         writer.append(UInt32(entries.count))
         writer.append(UInt32(0))
         writer.append(bytes: footerMagic)
-        return writer.bytes
+        guard let cipher else { return writer.bytes }
+        var sealed = BinaryWriter(capacity: writer.bytes.count + RepositoryCipher.overhead + sealedFooterSize)
+        sealed.append(bytes: cipher.seal(writer.bytes))
+        sealed.append(UInt32(writer.bytes.count + RepositoryCipher.overhead))
+        sealed.append(UInt32(0))
+        sealed.append(bytes: sealedFooterMagic)
+        return sealed.bytes
     }
 
     /// Parses a pack footer; returns the entry count, or nil when the footer is not a pack's.
@@ -76,15 +91,15 @@ enum PackFormat {
         return (Int(count), digest)
     }
 
-    /// Parses and checks trailer entries against the footer's digest and the pack's size.
-    static func entries(_ bytes: UnsafeRawBufferPointer, digest: ChunkID, packSize: UInt64) -> [PackEntry]? {
+    /// Parses and checks trailer entries against the footer's digest and where the stored chunks
+    /// end (`dataEnd`: where the trailer begins).
+    static func entries(_ bytes: UnsafeRawBufferPointer, digest: ChunkID, dataEnd: UInt64) -> [PackEntry]? {
         guard SHA256Hasher.hash(bytes) == digest else { return nil }
         var reader = BinaryReader(bytes)
         var entries: [PackEntry] = []
-        let dataEnd = packSize - UInt64(bytes.count + footerSize)
         while reader.remaining > 0 {
             // `decode` bounds offset and length: their sum cannot overflow.
-            guard let entry = decode(&reader), entry.offset >= UInt64(headerSize),
+            guard let entry = PackEntry.decode(from: &reader), entry.offset >= UInt64(headerSize),
                   entry.offset + UInt64(entry.storedLength) <= dataEnd else { return nil }
             entries.append(entry)
         }
@@ -92,8 +107,35 @@ enum PackFormat {
     }
 
     /// Reads and checks a pack's trailer through `read(offset, count)`, which returns the pack's
-    /// bytes there: the footer first, then the entries it announces.
-    static func trailer(packSize size: UInt64, name: String, read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {
+    /// bytes there: the footer first, then the entries it announces (opened with `cipher` in an
+    /// encrypted repository).
+    static func trailer(packSize size: UInt64, name: String, cipher: RepositoryCipher?,
+                        read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {
+        guard let cipher else { return try plainTrailer(packSize: size, name: name, read: read) }
+        guard size >= UInt64(headerSize + sealedFooterSize) else { throw KuraError.integrity(.packDamaged(pack: name, .truncated(size: size))) }
+        let footer = try read(Int64(size) - Int64(sealedFooterSize), sealedFooterSize)
+        let length: Int? = footer.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            guard let length = reader.read(UInt32.self), reader.read(UInt32.self) != nil,
+                  reader.readBytes(8).map(Array.init) == sealedFooterMagic else { return nil }
+            return Int(length)
+        }
+        guard footer.count == sealedFooterSize, let length,
+              length >= footerSize + RepositoryCipher.overhead, UInt64(length + sealedFooterSize + headerSize) <= size else {
+            throw KuraError.integrity(.packDamaged(pack: name, .noFooter))
+        }
+        let dataEnd = size - UInt64(length + sealedFooterSize)
+        let sealed = try read(Int64(dataEnd), length)
+        guard sealed.count == length, let plain = cipher.open(sealed), plain.count >= footerSize,
+              let (count, digest) = plain.withUnsafeBytes({ entryCount(footer: UnsafeRawBufferPointer(rebasing: $0[(plain.count - footerSize)...])) }),
+              count * PackEntry.encodedSize == plain.count - footerSize,
+              let entries = plain.withUnsafeBytes({ entries(UnsafeRawBufferPointer(rebasing: $0[0..<(plain.count - footerSize)]), digest: digest, dataEnd: dataEnd) }) else {
+            throw KuraError.integrity(.packDamaged(pack: name, .damagedTrailer))
+        }
+        return entries
+    }
+
+    private static func plainTrailer(packSize size: UInt64, name: String, read: (Int64, Int) throws -> [UInt8]) throws -> [PackEntry] {
         guard size >= UInt64(headerSize + footerSize) else { throw KuraError.integrity(.packDamaged(pack: name, .truncated(size: size))) }
         let footer = try read(Int64(size) - Int64(footerSize), footerSize)
         guard footer.count == footerSize, let (count, digest) = footer.withUnsafeBytes({ entryCount(footer: $0) }),
@@ -102,13 +144,10 @@ enum PackFormat {
         }
         let trailerSize = count * PackEntry.encodedSize
         let trailer = try read(Int64(size) - Int64(footerSize + trailerSize), trailerSize)
-        guard trailer.count == trailerSize, let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, packSize: size) }) else {
+        let dataEnd = size - UInt64(trailerSize + footerSize)
+        guard trailer.count == trailerSize, let entries = trailer.withUnsafeBytes({ Self.entries($0, digest: digest, dataEnd: dataEnd) }) else {
             throw KuraError.integrity(.packDamaged(pack: name, .damagedTrailer))
         }
         return entries
-    }
-
-    private static func decode(_ reader: inout BinaryReader) -> PackEntry? {
-        PackEntry.decode(from: &reader)
     }
 }

@@ -22,6 +22,8 @@ final class PackWriter: ChunkStore {
     private let layout: RepositoryLayout
     private let store: ObjectStore
     private let targetSize: Int
+    /// Seals the trailer in an encrypted repository (the blobs come sealed).
+    private let cipher: RepositoryCipher?
     private let finalizer = DispatchQueue(label: "kura.pack-finalizer", attributes: .concurrent)
     private let group = DispatchGroup()
     /// Closed packs not yet published, bounded.
@@ -44,11 +46,13 @@ final class PackWriter: ChunkStore {
     /// Bytes written to packs so far, trailers included.
     private(set) var bytesWritten: UInt64 = 0
 
-    /// Packs are written in `layout`'s `tmp/` and published into `store`.
-    init(layout: RepositoryLayout, store: ObjectStore, targetSize: Int) {
+    /// Packs are written in `layout`'s `tmp/` and published into `store`; `cipher` (an encrypted
+    /// repository's) seals their trailers.
+    init(layout: RepositoryLayout, store: ObjectStore, targetSize: Int, cipher: RepositoryCipher?) {
         self.layout = layout
         self.store = store
         self.targetSize = targetSize
+        self.cipher = cipher
         backlog = DispatchSemaphore(value: store.parallelWrites == 1 ? 64 : 2 * store.parallelWrites + 2)
         publishing = DispatchSemaphore(value: store.parallelWrites)
         staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
@@ -105,7 +109,7 @@ final class PackWriter: ChunkStore {
         entries = []
         size = 0
         staged = 0
-        try PackFormat.header.withUnsafeBytes { try append($0) }
+        try PackFormat.header(encrypted: cipher != nil).withUnsafeBytes { try append($0) }
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -128,7 +132,7 @@ final class PackWriter: ChunkStore {
     }
 
     private func closePack() throws {
-        let trailer = PackFormat.trailer(entries)
+        let trailer = PackFormat.trailer(entries, cipher: cipher)
         try trailer.withUnsafeBytes { try append($0) }
         try flushStaging()
         let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)

@@ -15,7 +15,14 @@ public final class Repository {
     public let config: RepositoryConfig
     /// `<cache root>/<repository id>`: the index cache and materialized snapshot databases.
     public let cacheDirectory: String
+    /// What seals and opens stored objects in an encrypted repository; nil in a plain one.
+    let cipher: RepositoryCipher?
+    /// The key file that opened an encrypted repository (the key in use), and the master key.
+    let unlockedKey: (id: String, masterKey: MasterKey)?
     private var indexCache: IndexCache?
+
+    /// Whether the repository's objects are encrypted (docs/FORMAT.md, "Encryption").
+    public var isEncrypted: Bool { cipher != nil }
 
     /// The location as the user wrote it (a path or a URL), for messages.
     public var path: String { location.description }
@@ -30,10 +37,12 @@ public final class Repository {
     }
 
     private init(location: RepositoryLocation, layout: RepositoryLayout?, store: ObjectStore, config: RepositoryConfig,
-                 cacheRoot: String) throws {
+                 cacheRoot: String, key: (id: String, masterKey: MasterKey)?) throws {
         self.location = location
         self.store = store
         self.config = config
+        unlockedKey = key
+        cipher = key.map { RepositoryCipher(masterKey: $0.masterKey) }
         cacheDirectory = cacheRoot + "/" + config.id
         try FileSystem.makeDirectories(cacheDirectory + "/snapshots")
         // A cache made by an earlier version may be readable by others: it holds snapshot databases.
@@ -56,31 +65,43 @@ public final class Repository {
 
     /// Creates a repository in a new or empty directory; refuses anything else.
     @discardableResult
-    public static func initialize(at path: String, config: RepositoryConfig = .new(),
+    public static func initialize(at path: String, config: RepositoryConfig = .new(), password: NewPassword? = nil,
                                   cacheRoot: String = defaultCacheRoot()) throws -> Repository {
-        try initialize(.local(path: path), config: config, cacheRoot: cacheRoot)
+        try initialize(.local(path: path), config: config, password: password, cacheRoot: cacheRoot)
     }
 
     /// Creates a repository at `location`: a new or empty folder, or a bucket prefix / remote
-    /// path that holds no repository yet; refuses anything else.
+    /// path that holds no repository yet; refuses anything else. With `password`, an encrypted
+    /// repository (its config made version 2 here) whose first key file holds a new master key.
     @discardableResult
-    public static func initialize(_ location: RepositoryLocation, config: RepositoryConfig = .new(),
+    public static func initialize(_ location: RepositoryLocation, config: RepositoryConfig = .new(), password: NewPassword? = nil,
                                   cacheRoot: String = defaultCacheRoot(),
                                   environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Repository {
+        var config = config
+        let masterKey = password.map { _ in MasterKey.generate() }
+        if let masterKey {
+            (config.version, config.encryption) = (RepositoryConfig.encryptedVersion, RepositoryConfig.encryptionAlgorithm)
+            config.keyCheck = masterKey.check(repositoryID: config.id)
+        }
         try config.validate()
+        let keyFile = try password.flatMap { password in
+            try masterKey.map { try KeyFile.wrap($0, password: password.password, kdf: password.kdf, repositoryID: config.id).encoded() }
+        }
+        let key = keyFile.flatMap { file in masterKey.map { (id: SHA256Hasher.hash(file).hex, masterKey: $0) } }
         guard case .local(let path) = location else {
             let store = try location.makeStore(environment: environment)
             do {
-                for folder in ["snapshots", "index", "data"] where try !store.list(folder).isEmpty {
+                for folder in ["snapshots", "index", "data", "keys"] where try !store.list(folder).isEmpty {
                     throw KuraError.repositoryNotEmpty(path: location.description)
                 }
                 guard try store.size(of: "config") == nil else { throw KuraError.repositoryNotEmpty(path: location.description) }
+                if let keyFile, let key { try store.write(keyFile, as: RepositoryLayout.keyName(key.id)) }
                 // The config is written last: a prefix without it is not a repository.
                 try store.write(try [UInt8](JSONEncoder.kura.encode(config)), as: "config")
             } catch KuraError.storage(_, _, 404, "NoSuchBucket") {
                 throw KuraError.noBucket(location: location.description)
             }
-            return try Repository(location: location, layout: nil, store: store, config: config, cacheRoot: cacheRoot)
+            return try Repository(location: location, layout: nil, store: store, config: config, cacheRoot: cacheRoot, key: key)
         }
         let layout = RepositoryLayout(root: path)
         if FileSystem.exists(path) {
@@ -92,20 +113,23 @@ public final class Repository {
         // An empty folder made beforehand becomes owner-only too: the repository holds the whole site.
         if chmod(path, layout.permissions.directory) != 0 { throw KuraError.posix("cannot set the mode of", path) }
         for directory in layout.directories { try FileSystem.makeDirectory(directory, mode: layout.permissions.directory) }
+        let store = LocalObjectStore(root: path, permissions: layout.permissions)
+        if let keyFile, let key { try store.write(keyFile, as: RepositoryLayout.keyName(key.id)) }
         // The config is written last: a directory without it is not a repository.
         try FileSystem.writeAtomically(try [UInt8](JSONEncoder.kura.encode(config)), to: layout.config,
                                        temporaryDirectory: layout.tmpDirectory, mode: layout.permissions.file)
-        return try Repository(location: location, layout: layout, store: LocalObjectStore(root: path, permissions: layout.permissions),
-                              config: config, cacheRoot: cacheRoot)
+        return try Repository(location: location, layout: layout, store: store, config: config, cacheRoot: cacheRoot, key: key)
     }
 
     /// Opens an existing repository in a folder; `.noRepository` when `path` holds none.
-    public static func open(at path: String, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
-        try open(.local(path: path), cacheRoot: cacheRoot)
+    public static func open(at path: String, credentials: Credentials? = nil, cacheRoot: String = defaultCacheRoot()) throws -> Repository {
+        try open(.local(path: path), credentials: credentials, cacheRoot: cacheRoot)
     }
 
     /// Opens an existing repository; `.noRepository` (or `.noBucket`) when `location` holds none.
-    public static func open(_ location: RepositoryLocation, cacheRoot: String = defaultCacheRoot(),
+    /// An encrypted one is unlocked with `credentials` (a password is asked for only then);
+    /// without them, `.noPassword`.
+    public static func open(_ location: RepositoryLocation, credentials: Credentials? = nil, cacheRoot: String = defaultCacheRoot(),
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Repository {
         let layout: RepositoryLayout?
         let store: ObjectStore
@@ -132,7 +156,9 @@ public final class Repository {
             throw KuraError.unsupportedFormat("\(location)/config is not a Kura config (\(error))")
         }
         try config.validate()
-        return try Repository(location: location, layout: layout, store: store, config: config, cacheRoot: cacheRoot)
+        let key = try unlock(store, config: config, credentials: credentials, location: location.description,
+                             hintFile: cacheRoot + "/" + config.id + "/key-hint")
+        return try Repository(location: location, layout: layout, store: store, config: config, cacheRoot: cacheRoot, key: key)
     }
 
     /// The default compression for new chunks.
@@ -187,19 +213,33 @@ public final class Repository {
         try store.list("index").compactMap { ChunkID(hex: $0) }
     }
 
-    /// Reads and checks an index file (its name must be the SHA-256 of its bytes).
+    /// Reads and checks an index file (its name must be the SHA-256 of its stored bytes).
     public func readIndexFile(_ id: ChunkID) throws -> IndexFile {
-        let bytes = try store.read(RepositoryLayout.indexName(id), limit: IndexFile.maxFileSize)
-        guard SHA256Hasher.hash(bytes) == id,
+        let stored = try store.read(RepositoryLayout.indexName(id), limit: IndexFile.maxFileSize)
+        guard SHA256Hasher.hash(stored) == id, let bytes = open(stored),
               let index = bytes.withUnsafeBytes({ IndexFile.decode($0) }) else {
             throw KuraError.integrity(.indexFileDamaged(id: id.short))
         }
         return index
     }
 
+    /// A whole object as it is stored: sealed in an encrypted repository, else as it is.
+    func seal(_ bytes: [UInt8]) -> [UInt8] {
+        cipher?.seal(bytes) ?? bytes
+    }
+
+    /// A stored object's content; nil when an encrypted one does not open (altered, or sealed
+    /// under another key).
+    func open(_ stored: [UInt8]) -> [UInt8]? {
+        guard let cipher else { return stored }
+        return cipher.open(stored)
+    }
+
     /// The index files that index file `id` supersedes, read from its header only. A file whose
     /// header is damaged supersedes nothing (verify and repair report it).
     func supersededBy(_ id: ChunkID) throws -> [ChunkID] {
+        // A sealed file opens only whole.
+        if isEncrypted { return (try? readIndexFile(id))?.supersedes ?? [] }
         let name = RepositoryLayout.indexName(id)
         guard let size = try store.size(of: name) else { throw KuraError.io(operation: "cannot open", path: path + "/" + name, errno: ENOENT) }
         let ids = try? IndexFile.supersedes(fileSize: Int(size)) { offset, count -> [UInt8] in
@@ -213,7 +253,7 @@ public final class Repository {
     /// Writes an index file durably and adds it to the local cache; returns its id and size.
     @discardableResult
     public func writeIndexFile(_ index: IndexFile) throws -> (id: ChunkID, size: Int) {
-        let bytes = index.encoded()
+        let bytes = seal(index.encoded())
         let id = SHA256Hasher.hash(bytes)
         try store.write(bytes, as: RepositoryLayout.indexName(id))
         try self.index().add(index, id: id)
@@ -267,8 +307,11 @@ public final class Repository {
                                         mode: FilePermissions.ownerOnly.file)
     }
 
-    /// A snapshot record whose bytes already match `id`.
-    private func decodeSnapshot(_ id: ChunkID, _ bytes: [UInt8]) throws -> Snapshot {
+    /// A snapshot record whose stored bytes already match `id`.
+    private func decodeSnapshot(_ id: ChunkID, _ stored: [UInt8]) throws -> Snapshot {
+        guard let bytes = open(stored) else {
+            throw KuraError.integrity(.snapshotRecordDamaged(id: id.short, reason: "does not decrypt (altered, or not this repository's)"))
+        }
         do {
             return Snapshot(id: id, record: try JSONDecoder().decode(SnapshotRecord.self, from: Data(bytes)))
         } catch {
@@ -278,7 +321,7 @@ public final class Repository {
 
     /// Publishes a snapshot record: the last write of a backup.
     func writeSnapshot(_ record: SnapshotRecord) throws -> Snapshot {
-        let bytes = try [UInt8](JSONEncoder.kura.encode(record))
+        let bytes = seal(try [UInt8](JSONEncoder.kura.encode(record)))
         let id = SHA256Hasher.hash(bytes)
         try store.write(bytes, as: RepositoryLayout.snapshotName(id))
         cacheRecord(bytes, id: id)
@@ -304,7 +347,7 @@ public final class Repository {
     public func readPackTrailer(_ id: ChunkID) throws -> (entries: [PackEntry], size: UInt64) {
         let name = RepositoryLayout.packName(id)
         guard let size = try store.size(of: name).map(UInt64.init) else { throw KuraError.integrity(.packMissing(pack: id.short)) }
-        let entries = try PackFormat.trailer(packSize: size, name: id.short) { offset, count in
+        let entries = try PackFormat.trailer(packSize: size, name: id.short, cipher: cipher) { offset, count in
             var bytes = [UInt8](repeating: 0, count: count)
             try bytes.withUnsafeMutableBytes { try store.read(name, at: offset, into: $0) }
             return bytes

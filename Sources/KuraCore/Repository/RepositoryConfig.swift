@@ -20,23 +20,39 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
     public var compression: String
     /// Target size of a pack file in bytes.
     public var packSize: Int
+    /// `aes-256-gcm` in an encrypted repository (version 2); absent in a plain one (version 1).
+    public var encryption: String?
+    /// In an encrypted repository: what tells the right master key from a wrong one (a paper key
+    /// of another repository), `MasterKey.check(repositoryID:)`.
+    public var keyCheck: String?
 
     public static let formatName = "kura-repository"
-    public static let currentVersion = 1
+    /// A plain repository: objects stored as they are.
+    public static let plainVersion = 1
+    /// An encrypted repository: `keys/`, every object sealed (docs/FORMAT.md, "Encryption").
+    /// A build that reads only version 1 refuses it ("upgrade kura") instead of misreading it.
+    public static let encryptedVersion = 2
+    public static let encryptionAlgorithm = "aes-256-gcm"
+
+    /// Whether the repository's objects are sealed (`RepositoryCipher`).
+    public var isEncrypted: Bool { encryption != nil }
 
     enum CodingKeys: String, CodingKey {
         case format, version, id, created, chunker, compression
         case treeChunker = "tree_chunker", dumpChunker = "dump_chunker"
-        case packSize = "pack_size"
+        case packSize = "pack_size", encryption, keyCheck = "key_check"
     }
 
     /// A new configuration with a fresh random id.
+    /// A new configuration with a fresh random id (`Repository.initialize` makes it an encrypted
+    /// one when it is given a password).
     public static func new(chunker: ChunkerParameters = .data, compression: CompressionSetting = .default,
                            packSize: Int = 16 << 20) -> RepositoryConfig {
         var generator = SystemRandomNumberGenerator()
         let id = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        return RepositoryConfig(format: formatName, version: currentVersion, id: id, created: Timestamp.now(),
-                                chunker: chunker, treeChunker: .tree, dumpChunker: .dump, compression: compression.description, packSize: packSize)
+        return RepositoryConfig(format: formatName, version: plainVersion, id: id, created: Timestamp.now(),
+                                chunker: chunker, treeChunker: .tree, dumpChunker: .dump, compression: compression.description,
+                                packSize: packSize, encryption: nil, keyCheck: nil)
     }
 
     /// The parameters database dumps are cut with in this repository.
@@ -58,8 +74,12 @@ public struct RepositoryConfig: Codable, Equatable, Sendable {
 
     public func validate() throws {
         guard format == Self.formatName else { throw KuraError.unsupportedFormat("config format '\(format)'") }
-        guard version == Self.currentVersion else {
-            throw KuraError.unsupportedFormat("version \(version) (this kura reads version \(Self.currentVersion)); upgrade kura")
+        guard version == Self.plainVersion || version == Self.encryptedVersion else {
+            throw KuraError.unsupportedFormat("version \(version) (this kura reads versions \(Self.plainVersion) and \(Self.encryptedVersion)); upgrade kura")
+        }
+        guard (version == Self.encryptedVersion) == (encryption != nil), encryption.map({ $0 == Self.encryptionAlgorithm }) ?? true,
+              (encryption != nil) == (keyCheck.map { $0.utf8.count == 32 && Hex.isHex($0) } ?? false) else {
+            throw KuraError.unsupportedFormat("version \(version) with encryption '\(encryption ?? "none")'")
         }
         guard id.utf8.count == 64, Hex.isHex(id) else { throw KuraError.unsupportedFormat("config id '\(id)'") }
         try chunker.validate()

@@ -23,7 +23,7 @@ extension Repository {
     /// Stores a verification record (a new file; the folder is created on first use).
     @discardableResult
     public func writeVerification(_ record: VerificationRecord) throws -> ChunkID {
-        let bytes = try [UInt8](JSONEncoder.kura.encode(record))
+        let bytes = seal(try [UInt8](JSONEncoder.kura.encode(record)))
         let id = SHA256Hasher.hash(bytes)
         try store.write(bytes, as: RepositoryLayout.verificationName(id))
         return id
@@ -34,8 +34,8 @@ extension Repository {
     public func verifications() throws -> [(id: ChunkID, record: VerificationRecord)] {
         var records: [(id: ChunkID, record: VerificationRecord)] = []
         for name in try store.list("verifications") {
-            guard let id = ChunkID(hex: name), let bytes = try? store.read(RepositoryLayout.verificationName(id), limit: SnapshotRecord.maxFileSize),
-                  SHA256Hasher.hash(bytes) == id,
+            guard let id = ChunkID(hex: name), let stored = try? store.read(RepositoryLayout.verificationName(id), limit: SnapshotRecord.maxFileSize),
+                  SHA256Hasher.hash(stored) == id, let bytes = open(stored),
                   let record = try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes)) else { continue }
             records.append((id, record))
         }

@@ -70,7 +70,7 @@ public final class SnapshotRestoreSource: RestoreSource {
 
     public func forEachFile(under subtree: String, _ body: (Entry, ContentStream) throws -> Void) throws {
         let index = try repository.index()
-        let chunkReader = ChunkReader(store: repository.store)
+        let chunkReader = ChunkReader(store: repository.store, cipher: repository.cipher)
         try repository.openSnapshot(snapshot).forEachEntry(under: subtree) { entry in
             guard entry.kind == .file else { return }
             try body(entry) { sink in
@@ -88,6 +88,6 @@ public final class SnapshotRestoreSource: RestoreSource {
     }
 
     private func contentReader(for entry: Entry) throws -> FileContentReader {
-        FileContentReader(reader: ChunkReader(store: repository.store), locations: try repository.index().locations(entry.chunks))
+        FileContentReader(reader: ChunkReader(store: repository.store, cipher: repository.cipher), locations: try repository.index().locations(entry.chunks))
     }
 }

@@ -121,7 +121,7 @@ public final class Restorer {
                              progress: ProgressCounter?) throws {
         guard !entries.isEmpty else { return }
         let locations = try repository.index().locations(entries.flatMap(\.chunks))
-        let chunkReader = ChunkReader(store: store)
+        let chunkReader = ChunkReader(store: store, cipher: repository.cipher)
         let lock = NSLock()
         var failed: [UnreadablePath] = []
         var files = 0, symlinks = 0
@@ -174,7 +174,7 @@ extension Restorer {
         let reader = try repository.openSnapshot(snapshot)
         guard let entry = try reader.entry(path) else { throw KuraError.pathNotInSnapshot(path: path, snapshot: snapshot.id.short) }
         guard entry.kind == .file else { throw KuraError.notAFile(path: path, kind: entry.kind) }
-        let content = FileContentReader(reader: ChunkReader(store: store), locations: try repository.index().locations(entry.chunks))
+        let content = FileContentReader(reader: ChunkReader(store: store, cipher: repository.cipher), locations: try repository.index().locations(entry.chunks))
         try content.forEachChunk(of: entry) { bytes in try FileSystem.writeFully(fd, bytes, path: "standard output") }
     }
 }

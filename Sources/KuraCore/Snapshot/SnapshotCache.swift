@@ -38,7 +38,7 @@ extension Repository {
         }
         let fd = try FileSystem.createFile(path)
         defer { Glibc.close(fd) }
-        let content = FileContentReader(reader: ChunkReader(store: store), locations: try index().locations(chunks))
+        let content = FileContentReader(reader: ChunkReader(store: store, cipher: cipher), locations: try index().locations(chunks))
         try content.forEachChunk(chunks, size: Int64(snapshot.record.tree.size), of: "the database of snapshot \(snapshot.id.short)") {
             try FileSystem.writeFully(fd, $0, path: path)
         }

@@ -49,6 +49,8 @@ struct BackupCommand: RepositoryCommand {
                                valueName: "REPO2"))
     var copyTo: String?
 
+    @OptionGroup var copyPassword: DestinationPasswordOptions
+
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
     var databaseURL: DatabaseURL? {
         get throws {
@@ -98,6 +100,7 @@ struct BackupCommand: RepositoryCommand {
             if let copyTo {
                 do {
                     let copied = try CopyCommand.copy(from: repo, to: copyTo, [result.snapshot.id.hex],
+                                                      credentials: copyPassword.credentials(for: copyTo, otherwise: repository.password),
                                                       wait: repository.retryLock?.approximateInterval ?? 0)
                     if !output.json { print(CopyCommand.describe(copied, to: copyTo)) }
                 } catch {

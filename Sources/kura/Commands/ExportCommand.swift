@@ -44,7 +44,7 @@ struct ExportCommand: RepositoryCommand {
             let found = try repo.resolve(snapshot)
             let exporter = ArchiveExporter(repository: repo)
             exporter.level = level
-            exporter.recipients = try encryption.ageRecipients()
+            exporter.recipients = try encryption.ageRecipients(password: repository.password)
             let toStdout = output == "-"
             let result = try Terminal.withProgress("exported", shown: !toStdout) { counter, cancellation in
                 try exporter.export(found, to: toStdout ? .stream(STDOUT_FILENO) : .directory(output), progress: counter,

@@ -25,7 +25,7 @@ struct ImportCommand: RepositoryCommand {
             Terminal.cancelOnSignals(cancellation)
             var reports: [BackupReport] = []
             for archive in archives {
-                let result = try ArchiveImporter(repository: repo).importArchive(archive, identities: try keys.identities(for: archive),
+                let result = try ArchiveImporter(repository: repo).importArchive(archive, identities: try keys.identities(for: archive, password: repository.password),
                                                                                  tags: tags, cancellation: cancellation)
                 result.notices.forEach(Terminal.notice)
                 reports.append(BackupReport(snapshot: result.snapshot, summary: result.summary, unreadable: result.unreadable))

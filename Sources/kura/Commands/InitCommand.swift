@@ -1,8 +1,16 @@
 import ArgumentParser
+import Foundation
 import KuraCore
 
 struct InitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a repository in a new or empty directory, bucket prefix or remote path.")
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Create a repository in a new or empty directory, bucket prefix or remote path.",
+        discussion: """
+            The repository is encrypted (AES-256-GCM) under a password from --password-file, \
+            KURA_PASSWORD_FILE, --password-command, KURA_PASSWORD or the terminal (asked twice). \
+            Keep the password, and the paper key ('kura key export --paper'): without either, \
+            the backups cannot be read. --no-encryption makes a plain repository.
+            """)
 
     @OptionGroup var repository: RepositoryOptions
     @OptionGroup var output: OutputOptions
@@ -13,6 +21,11 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Target pack size in MiB (1-128).", valueName: "MiB"))
     var packSize = 16
 
+    @Flag(help: "Make a plain repository: nothing encrypted, no password (anyone who can read its files reads the backups).")
+    var noEncryption = false
+
+    @OptionGroup var kdf: KeyDerivationOptions
+
     func validate() throws {
         guard (1...128).contains(packSize) else { throw ValidationError("--pack-size must be 1-128 (MiB)") }
     }
@@ -21,11 +34,36 @@ struct InitCommand: ParsableCommand {
         let location = try repository.location
         let path = location.description
         let config = RepositoryConfig.new(compression: compression, packSize: packSize << 20)
-        let created = try Repository.initialize(location, config: config)
+        let password = noEncryption ? nil
+            : Repository.NewPassword(try repository.password.password(confirm: true, for: "new password for \(path)"), kdf: kdf.parameters)
+        let created = try Repository.initialize(location, config: config, password: password)
         if output.json {
-            try Terminal.printJSON(["id": created.config.id, "path": path])
+            var fields: [String: String] = ["id": created.config.id, "path": path, "encryption": created.config.encryption ?? "none"]
+            if let password { fields["kdf"] = KeyDerivationOptions.describe(password.kdf) }
+            try Terminal.printJSON(fields)
+        } else if let password {
+            print("created encrypted Kura repository \(created.config.id.prefix(8)) at \(path) (key: \(KeyDerivationOptions.describe(password.kdf)))")
+            Terminal.notice("keep the password safe, and a paper copy of the key ('kura key export --paper'): without them the backups cannot be read")
         } else {
-            print("created Kura repository \(created.config.id.prefix(8)) at \(path)")
+            print("created Kura repository \(created.config.id.prefix(8)) at \(path), not encrypted")
         }
+    }
+}
+
+/// How hard a new key's password is stretched (`init`, `key add`, `key passwd`).
+struct KeyDerivationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Stretch the new password with scrypt for about this many seconds on this machine (default 0.08: fits a single-file restore's 100 ms; use 1 or more for a password typed by a person).",
+                               valueName: "SECONDS"))
+    var kdfTime: Double?
+
+    func validate() throws {
+        if let kdfTime, !(0...60).contains(kdfTime) { throw ValidationError("--kdf-time must be 0-60 seconds") }
+    }
+
+    var parameters: ScryptParameters { .calibrated(target: kdfTime ?? ScryptParameters.defaultTarget) }
+
+    /// "scrypt N=2^14 (16 MiB)".
+    static func describe(_ kdf: ScryptParameters) -> String {
+        "scrypt N=2^\(kdf.logN) r=\(kdf.r) p=\(kdf.p), \(kdf.memory >> 20) MiB"
     }
 }

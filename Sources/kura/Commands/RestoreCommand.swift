@@ -57,7 +57,7 @@ struct RestoreCommand: RepositoryCommand {
         if isArchive {
             // No repository needed; one given (--repo / KURA_REPO) receives the pre-restore
             // snapshot, under the same lock (a locked or read-only one stops the restore, exit 11, 1).
-            let source = ArchiveRestorer(path: snapshot, identities: try keys.identities(for: snapshot))
+            let source = ArchiveRestorer(path: snapshot, identities: try keys.identities(for: snapshot, password: repository.password))
             guard (try? repository.path) != nil else { return try restore(from: source, repository: nil) }
             do {
                 try withRepository { repo in try restore(from: source, repository: repo) }

@@ -127,7 +127,7 @@ struct VerifyCommand: RepositoryCommand {
         if let archive, archive.hasSuffix(".tar.gz") || archive.hasSuffix(".tar.gz.age"), FileManager.default.fileExists(atPath: archive) {
             // An archive needs no repository, and its result is shown, not recorded.
             let record = try Terminal.withProgress("restore-tested", shown: false) { _, cancellation in
-                try RestoreTester(repository: nil).test(ArchiveRestorer(path: archive, identities: try keys.identities(for: archive)),
+                try RestoreTester(repository: nil).test(ArchiveRestorer(path: archive, identities: try keys.identities(for: archive, password: repository.password)),
                                                         recordedAs: archive, options, cancellation: cancellation)
             }
             return try report(record, of: archive)
@@ -157,8 +157,8 @@ struct VerifyCommand: RepositoryCommand {
     }
 
     private func verifyArchive(_ archive: String) throws {
-        let hashOnly = archive.hasSuffix(".age") && !keys.keyGiven
-        let findings = ArchiveVerifier.verify(archive, identities: hashOnly ? [] : try keys.identities(for: archive))
+        let hashOnly = archive.hasSuffix(".age") && !keys.keyGiven(password: repository.password)
+        let findings = ArchiveVerifier.verify(archive, identities: hashOnly ? [] : try keys.identities(for: archive, password: repository.password))
         if output.json {
             try Terminal.printJSON(ArchiveReport(archive: archive, ok: findings.isEmpty, findings: findings, contentChecked: !hashOnly))
         } else {
