@@ -93,14 +93,14 @@ import KuraTestSupport
 
     @Test func packTrailerRoundTripsAndDetectsDamage() {
         let entries = (0..<3).map { PackEntry(chunk: SHA256Hasher.hash([UInt8($0)]), offset: UInt64(16 + $0 * 10), storedLength: 10, plainLength: 10, codec: .raw) }
-        var trailer = PackFormat.trailer(entries)
+        var trailer = PackFormat.trailer(entries, cipher: nil)
         let packSize = UInt64(16 + 30 + trailer.count)
         func parse(_ bytes: [UInt8]) -> [PackEntry]? {
             bytes.withUnsafeBytes { raw in
                 let footer = UnsafeRawBufferPointer(rebasing: raw[(raw.count - PackFormat.footerSize)...])
                 guard let (count, digest) = PackFormat.entryCount(footer: footer) else { return nil }
                 let body = UnsafeRawBufferPointer(rebasing: raw[0..<(count * PackEntry.encodedSize)])
-                return PackFormat.entries(body, digest: digest, packSize: packSize)
+                return PackFormat.entries(body, digest: digest, dataEnd: packSize - UInt64(count * PackEntry.encodedSize + PackFormat.footerSize))
             }
         }
         #expect(parse(trailer) == entries)

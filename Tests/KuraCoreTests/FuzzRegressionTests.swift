@@ -36,7 +36,7 @@ import KuraTestSupport
             var pack = bytes
             PackDigest.fix(&pack)
             let error = kuraError {
-                _ = try PackFormat.trailer(packSize: UInt64(pack.count), name: name) { offset, count in
+                _ = try PackFormat.trailer(packSize: UInt64(pack.count), name: name, cipher: nil) { offset, count in
                     Array(pack[Int(offset)..<(Int(offset) + count)])
                 }
             }

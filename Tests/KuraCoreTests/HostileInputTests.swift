@@ -20,12 +20,12 @@ import KuraTestSupport
 
     /// A pack whose trailer (with a valid digest) claims the given entries.
     func pack(claiming entries: [PackEntry], data: Int = 100) -> [UInt8] {
-        PackFormat.header + [UInt8](repeating: 0, count: data) + PackFormat.trailer(entries)
+        PackFormat.header(encrypted: false) + [UInt8](repeating: 0, count: data) + PackFormat.trailer(entries, cipher: nil)
     }
 
     func parseTrailer(_ bytes: [UInt8]) -> KuraError? {
         kuraError {
-            _ = try PackFormat.trailer(packSize: UInt64(bytes.count), name: "hostile") { offset, count in
+            _ = try PackFormat.trailer(packSize: UInt64(bytes.count), name: "hostile", cipher: nil) { offset, count in
                 Array(bytes[Int(offset)..<(Int(offset) + count)])
             }
         }
@@ -53,6 +53,36 @@ import KuraTestSupport
         bytes[bytes.count - 16] = 0xff
         bytes[bytes.count - 15] = 0xff
         #expect(parseTrailer(bytes)?.exitCode == 12)
+    }
+
+    @Test func sealedTrailerLengthsAreCheckedBeforeAnythingIsRead() {
+        let cipher = RepositoryCipher(masterKey: MasterKey.generate())
+        let sane = PackEntry(chunk: ChunkID(words: (1, 2, 3, 4)), offset: 16, storedLength: 10, plainLength: 10, codec: .raw)
+        let good = PackFormat.header(encrypted: true) + [UInt8](repeating: 0, count: 10) + PackFormat.trailer([sane], cipher: cipher)
+        func parse(_ bytes: [UInt8], _ key: RepositoryCipher = cipher) -> KuraError? {
+            kuraError {
+                _ = try PackFormat.trailer(packSize: UInt64(bytes.count), name: "hostile", cipher: key) { offset, count in
+                    Array(bytes[Int(offset)..<(Int(offset) + count)])
+                }
+            }
+        }
+        #expect(parse(good) == nil, "a sane sealed trailer opens")
+        var reads: [Int] = []
+        // The sealed length: past the file's start, under a footer's size, and 4 GiB.
+        for length in [UInt32(good.count), 10, UInt32.max] {
+            var bytes = good
+            withUnsafeBytes(of: length.littleEndian) { bytes.replaceSubrange((bytes.count - 16)..<(bytes.count - 12), with: $0) }
+            let error = parse(bytes)
+            #expect(error == .integrity(.packDamaged(pack: "hostile", .noFooter)), "length \(length): \(String(describing: error))")
+            reads.append(bytes.count)
+        }
+        // Another key, an altered byte of the sealed trailer, a plain pack read as sealed.
+        #expect(parse(good, RepositoryCipher(masterKey: MasterKey.generate())) == .integrity(.packDamaged(pack: "hostile", .damagedTrailer)))
+        var altered = good
+        altered[good.count - 30] ^= 1
+        #expect(parse(altered) == .integrity(.packDamaged(pack: "hostile", .damagedTrailer)))
+        #expect(parse(pack(claiming: [sane]))?.exitCode == 12)
+        #expect(reads.count == 3)
     }
 
     @Test func indexFileEntriesAreBoundedBeforeUse() {

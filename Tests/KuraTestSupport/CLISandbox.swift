@@ -38,7 +38,7 @@ public final class CLISandbox {
         try FileManager.default.createDirectory(atPath: root + "/media/receipts", withIntermediateDirectories: true)
         try Data("photo".utf8).write(to: URL(fileURLWithPath: media + "/photo.jpg"))
         try Data("reçu".utf8).write(to: URL(fileURLWithPath: media + "/receipts/reçu été.pdf"))
-        FileManager.default.createFile(atPath: passwordFile, contents: Data("correct horse battery staple\n".utf8),
+        _ = FileManager.default.createFile(atPath: passwordFile, contents: Data("correct horse battery staple\n".utf8),
                                        attributes: [.posixPermissions: 0o600])
     }
 

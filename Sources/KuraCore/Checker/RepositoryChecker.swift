@@ -82,6 +82,15 @@ public final class RepositoryChecker {
                                  + "damaged or missing; it cannot be restored or exported")
         }
         report.snapshots = snapshots.count
+        for name in try repository.damagedVerifications() {
+            report.errors.append("verification record \(name.prefix(8)) is damaged or was altered: 'kura verify --restore-test' writes a new one; delete verifications/\(name)")
+        }
+        if repository.isEncrypted {
+            for key in try repository.keys() where key.damage != nil {
+                report.errors.append("key file \(key.id.prefix(8)) is damaged (\(key.damage ?? "")): its password no longer opens the repository; "
+                                     + "'kura key remove \(key.id.prefix(8))', then 'kura key add' that password again")
+            }
+        }
         report.warnings += try permissionWarnings()
         for snapshot in snapshots where ForgetPolicy.isInTheFuture(snapshot) {
             report.warnings.append("snapshot \(snapshot.id.short) is dated \(snapshot.record.time.prefix(19)), in the future: retention "

@@ -30,16 +30,25 @@ extension Repository {
     }
 
     /// Every readable verification record with its id, oldest first. Unreadable ones are skipped
-    /// (`verify` does not depend on them).
+    /// (`verify` does not depend on them; `damagedVerifications` names them).
     public func verifications() throws -> [(id: ChunkID, record: VerificationRecord)] {
         var records: [(id: ChunkID, record: VerificationRecord)] = []
         for name in try store.list("verifications") {
-            guard let id = ChunkID(hex: name), let stored = try? store.read(RepositoryLayout.verificationName(id), limit: SnapshotRecord.maxFileSize),
-                  SHA256Hasher.hash(stored) == id, let bytes = open(stored),
-                  let record = try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes)) else { continue }
+            guard let id = ChunkID(hex: name), let record = readVerification(id) else { continue }
             records.append((id, record))
         }
         return records.sorted { (Timestamp.parse($0.record.time) ?? 0) < (Timestamp.parse($1.record.time) ?? 0) }
+    }
+
+    /// The names of verification records that do not match their name, do not decrypt or do not parse.
+    func damagedVerifications() throws -> [String] {
+        try store.list("verifications").filter { name in ChunkID(hex: name).flatMap(readVerification) == nil }
+    }
+
+    private func readVerification(_ id: ChunkID) -> VerificationRecord? {
+        guard let stored = try? store.read(RepositoryLayout.verificationName(id), limit: SnapshotRecord.maxFileSize),
+              SHA256Hasher.hash(stored) == id, let bytes = open(stored) else { return nil }
+        return try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes))
     }
 
     /// The latest verification of each snapshot, by snapshot id (hex).

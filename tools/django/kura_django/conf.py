@@ -25,6 +25,8 @@ class KuraSettings:
     environment: dict = field(default_factory=dict)
     # age recipients (age1…): archives are then written encrypted, backup_complet_….tar.gz.age.
     export_encrypt_to: list = field(default_factory=list)
+    # False: the repository is created plain (kura init --no-encryption).
+    encryption: bool = True
 
     @property
     def remote(self):
@@ -45,6 +47,9 @@ class KuraSettings:
         if not all(isinstance(r, str) and r.startswith("age1") for r in encrypt_to):
             raise ImproperlyConfigured(_('settings.KURA["EXPORT_ENCRYPT_TO"] must be age recipients (age1…, from age-keygen)'))
         url, name, env = database_url(settings.DATABASES["default"])
+        if kura.get("PASSWORD_FILE"):
+            # The repository's password: kura reads the file; the password itself never passes here.
+            env["KURA_PASSWORD_FILE"] = str(kura["PASSWORD_FILE"])
         media_root = str(getattr(settings, "MEDIA_ROOT", "") or "")
         if not media_root:
             raise ImproperlyConfigured(_("MEDIA_ROOT is not set: Kura backs up the database and MEDIA_ROOT"))
@@ -59,6 +64,7 @@ class KuraSettings:
             database_name=name,
             environment=env,
             export_encrypt_to=encrypt_to,
+            encryption=bool(kura.get("ENCRYPTION", True)),
         )
 
 

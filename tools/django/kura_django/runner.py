@@ -53,7 +53,7 @@ class Kura:
 
     def ensure_repository(self):
         if not self.has_repository():
-            self.run("init")
+            self.run("init", *([] if self.conf.encryption else ["--no-encryption"]))
 
     # The commands the app uses.
 

@@ -7,7 +7,7 @@ import Foundation
 enum Harness: String, CaseIterable {
     case tar, gzip, packTrailer = "pack-trailer", indexFile = "index-file", snapshotRecord = "snapshot-record"
     case snapshotDatabase = "snapshot-database", archiveJSON = "archive-json", databaseURL = "database-url", pathPattern = "path-pattern"
-    case age
+    case age, keyFile = "key-file"
 
     static let selected: Harness = {
         let name = ProcessInfo.processInfo.environment["KURA_FUZZ_HARNESS"] ?? ""
@@ -30,6 +30,7 @@ enum Harness: String, CaseIterable {
         case .databaseURL: Self.databaseURL(bytes)
         case .pathPattern: Self.pathPattern(bytes)
         case .age: Self.age(bytes)
+        case .keyFile: Self.keyFile(bytes)
         }
     }
 
@@ -77,10 +78,14 @@ enum Harness: String, CaseIterable {
         pack.withUnsafeBytes { packTrailer(parsing: $0) }
     }
 
+    /// The fuzzing key of sealed pack trailers (an encrypted repository's footer and lengths are
+    /// read before anything opens; a mutation rarely keeps a tag valid).
+    static let cipher = RepositoryCipher(masterKey: MasterKey(bytes: [UInt8](repeating: 7, count: 32))!)
+
     private static func packTrailer(parsing bytes: UnsafeRawBufferPointer) {
-        guard let entries = try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "fuzz", read: { offset, count in
-            Array(bytes[Int(offset)..<(Int(offset) + count)])
-        }) else { return }
+        let read: (Int64, Int) throws -> [UInt8] = { offset, count in Array(bytes[Int(offset)..<(Int(offset) + count)]) }
+        _ = try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "fuzz", cipher: cipher, read: read)
+        guard let entries = try? PackFormat.trailer(packSize: UInt64(bytes.count), name: "fuzz", cipher: nil, read: read) else { return }
         let decompressor = ChunkDecompressor()
         for entry in entries.prefix(64) {
             let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(entry.plainLength), alignment: 16)
@@ -88,6 +93,14 @@ enum Harness: String, CaseIterable {
             let start = Int(entry.offset), end = start + Int(entry.storedLength)
             _ = decompressor.decompress(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), codec: entry.codec, into: plain)
         }
+    }
+
+    /// The input is a key file (JSON): decoded and checked as opening a repository does, and
+    /// unwrapped with a fixed password when its scrypt cost is small (a fuzzer-made 2^20 would
+    /// take a second per run; the bounds check itself is what `decode` exercises).
+    static func keyFile(_ bytes: UnsafeRawBufferPointer) {
+        guard let file = try? KeyFile.decode(Array(bytes)), file.kdf.logN <= 12 else { return }
+        _ = try? file.unwrap(password: Array("fuzz".utf8), repositoryID: "fuzz")
     }
 
     /// The input is an index file: decoded whole, and its header read as `supersedes` does.

@@ -49,6 +49,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 KURA = {
     "REPOSITORY": DATA / "kura-repository",
+    # The repository is encrypted: its password, first line of a 0600 file (or KURA_PASSWORD_FILE).
+    "PASSWORD_FILE": os.environ.get("KURA_PASSWORD_FILE", DATA / "kura-password"),
     "EXPORT_DIR": DATA / "backups",
     "BINARY": os.environ.get("KURA_BINARY", "kura"),
     "KEEP": {"daily": 7, "weekly": 4, "monthly": 12},

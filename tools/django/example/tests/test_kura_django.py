@@ -39,7 +39,10 @@ class SiteTestCase(TransactionTestCase):
         self.media = self.root / "media"
         remote = os.environ.get("EXAMPLE_REMOTE_REPOSITORY")
         repository = f"{remote}/{self.root.name}" if remote else str(self.root / "repo")
-        kura = dict(settings.KURA, REPOSITORY=repository, EXPORT_DIR=str(self.root / "backups"))
+        password = self.root / "password"
+        password.write_text("django test password\n")
+        password.chmod(0o600)
+        kura = dict(settings.KURA, REPOSITORY=repository, EXPORT_DIR=str(self.root / "backups"), PASSWORD_FILE=str(password))
         self.settings_override = override_settings(MEDIA_ROOT=str(self.media), KURA=kura)
         self.settings_override.enable()
         self.environment = mock.patch.dict(os.environ, {"KURA_CACHE": str(self.root / "cache")})
