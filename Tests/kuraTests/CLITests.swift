@@ -13,7 +13,8 @@ import KuraTestSupport
         #expect(try box.kura("backup", "--media", box.media).status == 0)
         #expect(try box.kura("export", "latest", "--output", box.root + "/exports").status == 0)
         let archive = try #require(try FileManager.default.contentsOfDirectory(atPath: box.root + "/exports").first { $0.hasSuffix(".tar.gz") })
-        let lock = try Repository.open(at: box.repo, cacheRoot: box.root + "/cache").lock(exclusive: true)
+        let password = try String(contentsOfFile: box.passwordFile, encoding: .utf8).trimmingCharacters(in: .newlines)
+        let lock = try Repository.open(at: box.repo, credentials: .password { Array(password.utf8) }, cacheRoot: box.root + "/cache").lock(exclusive: true)
         defer { lock.release() }
         let run = try box.kura("restore", box.root + "/exports/" + archive, "--target", box.root + "/out")
         #expect(run.status == 11, "\(run.status): \(run.stderr)")
@@ -164,6 +165,7 @@ import KuraTestSupport
             var environment = ProcessInfo.processInfo.environment
             environment["KURA_CACHE"] = box.root + "/cache"
             environment["KURA_REPO"] = box.repo
+            environment["KURA_PASSWORD_FILE"] = box.passwordFile
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             try process.run()

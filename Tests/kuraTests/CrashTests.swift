@@ -272,7 +272,8 @@ import KuraTestSupport
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", command]
-        process.environment = ProcessInfo.processInfo.environment.merging(["KURA_REPO": box.repo, "KURA_CACHE": box.root + "/cache"]) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(["KURA_REPO": box.repo, "KURA_CACHE": box.root + "/cache",
+                                                                           "KURA_PASSWORD_FILE": box.passwordFile]) { $1 }
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice

@@ -53,20 +53,22 @@ struct EncryptedArchiveTests {
         #expect(wrong.status == 12 && wrong.stderr.contains("wrong password or no key matches"), "\(wrong.status) \(wrong.stderr)")
         #expect(wrong.stderr.split(separator: "\n").count == 1, "\(wrong.stderr)")
         // No key at all: restore says how to give one (exit 2); verify checks the hash only.
-        let none = try box.kura("restore", archive, "--target", box.root + "/out3")
+        let noPassword = ["KURA_PASSWORD_FILE": ""]
+        let none = try box.run(["restore", archive, "--target", box.root + "/out3"], environment: noPassword)
         #expect(none.status == 2 && none.stderr.contains("--password-file"), "\(none.status) \(none.stderr)")
-        let hashOnly = try box.kura("verify", archive)
+        let hashOnly = try box.run(["verify", archive], environment: noPassword)
         #expect(hashOnly.status == 0 && hashOnly.stdout.contains("content was not checked"), "\(hashOnly.stdout) \(hashOnly.stderr)")
         var bytes = try #require(FileManager.default.contents(atPath: archive))
         bytes[bytes.count - 100] ^= 1
         try bytes.write(to: URL(fileURLWithPath: archive))
-        #expect(try box.kura("verify", archive).status == 12)
+        #expect(try box.run(["verify", archive], environment: noPassword).status == 12)
     }
 
     @Test func aPassphraseExportOpensWithThePasswordFile() throws {
         let box = try Sandbox()
         try Sandbox.addFiles(box.media + "/photos", count: 3, seed: 32)
-        #expect(try box.kura("init").status == 0)
+        // A plain repository: the password sources then give the archive's passphrase alone.
+        #expect(try box.kura("init", "--no-encryption").status == 0)
         #expect(try box.kura("backup", "--media", box.media).status == 0)
         let passwordFile = box.root + "/password"
         FileManager.default.createFile(atPath: passwordFile, contents: Data("a long passphrase\n".utf8), attributes: [.posixPermissions: 0o600])

@@ -11,6 +11,7 @@ import KuraTestSupport
     static let commands: [[String]] = [
         [], ["init"], ["backup"], ["snapshots"], ["ls"], ["cat"], ["find"], ["diff"], ["restore"], ["export"], ["import"],
         ["verify"], ["copy"], ["forget"], ["prune"], ["repair"], ["repair", "index"], ["repair", "permissions"], ["stats"], ["unlock"],
+        ["key"], ["key", "list"], ["key", "add"], ["key", "remove"], ["key", "passwd"], ["key", "export"],
     ]
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Help").path

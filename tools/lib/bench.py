@@ -52,6 +52,15 @@ def median_of(runs, command, env):
     return dict(best, runs=runs, walls=[r["wall"] for r in results])
 
 
+def password_file(work):
+    """A 0600 file holding the password of the bench's encrypted Kura repositories (restic's are
+    encrypted too; borg's are made with `-e none`)."""
+    path = os.path.join(work, "kura-password")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write("bench password, long enough to be random\n")
+    return path
+
+
 def du(path):
     total = 0
     for folder, _, files in os.walk(path):
@@ -166,7 +175,8 @@ def main():
     site_bytes = du(os.path.join(work, "site"))
     print(f"site: {site_bytes / 1e6:,.0f} MB ({len(site.uploads)} media files, dump {os.path.getsize(site.dump) / 1e6:,.0f} MB) "
           f"generated in {time.time() - started:.0f} s", file=sys.stderr)
-    env = dict(os.environ, KURA_REPO=f"{work}/kura", KURA_CACHE=f"{work}/kura-cache", RESTIC_REPOSITORY=f"{work}/restic",
+    env = dict(os.environ, KURA_REPO=f"{work}/kura", KURA_CACHE=f"{work}/kura-cache", KURA_PASSWORD_FILE=password_file(work),
+               RESTIC_REPOSITORY=f"{work}/restic",
                RESTIC_PASSWORD="bench", BORG_PASSPHRASE="", BORG_REPO=f"{work}/borg", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
                BORG_RELOCATED_REPO_ACCESS_IS_OK="yes", BORG_CACHE_DIR=f"{work}/borg-cache", RESTIC_CACHE_DIR=f"{work}/restic-cache")
     kura, media, siteroot = args.kura, site.media, os.path.join(work, "site")

@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import Site, timed, median_of, du, sh, q, publish  # noqa: E402
+from bench import Site, timed, median_of, du, sh, q, publish, password_file  # noqa: E402
 
 
 def counted_first_backup(command, env, upstream, proxy_script):
@@ -55,6 +55,7 @@ def main():
     print(f"site: {site_bytes / 1e6:,.0f} MB ({len(site.uploads)} media files) generated in {time.time() - started:.0f} s", file=sys.stderr)
     env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["KURA_TEST_S3_ADMIN_KEY"], AWS_SECRET_ACCESS_KEY=os.environ["KURA_TEST_S3_ADMIN_SECRET"],
                AWS_DEFAULT_REGION="us-east-1", KURA_REPO=f"s3:{endpoint}/{bucket}/bench-kura", KURA_CACHE=f"{work}/kura-cache",
+               KURA_PASSWORD_FILE=password_file(work),
                RESTIC_REPOSITORY=f"s3:{endpoint}/{bucket}/bench-restic", RESTIC_PASSWORD="bench", RESTIC_CACHE_DIR=f"{work}/restic-cache")
     tools = {
         "kura": {"init": [kura, "init"], "backup": [kura, "backup", "--media", site.media, "--database", args.url, "--tag", "bench"]},

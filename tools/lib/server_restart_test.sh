@@ -18,8 +18,11 @@ for i in range(60):
 PY
     # SeaweedFS answers again some 15 s after it is started (18 s down in all, measured in CI):
     # 20 attempts wait 60 s on average (full jitter), 12 waited 28 s — too close.
+    # An encrypted repository, as a real offsite copy is.
+    (umask 077 && echo "restart test password" > "$work/password")
     local -a run=(env AWS_ACCESS_KEY_ID="$KURA_TEST_S3_ADMIN_KEY" AWS_SECRET_ACCESS_KEY="$KURA_TEST_S3_ADMIN_SECRET"
-                  KURA_REPO="s3:$KURA_TEST_S3/$KURA_TEST_S3_BUCKET/restart-$RANDOM" KURA_CACHE="$work/cache" KURA_RETRIES=20 "$KURA")
+                  KURA_REPO="s3:$KURA_TEST_S3/$KURA_TEST_S3_BUCKET/restart-$RANDOM" KURA_CACHE="$work/cache" KURA_RETRIES=20
+                  KURA_PASSWORD_FILE="$work/password" "$KURA")
     "${run[@]}" init --pack-size 4 >/dev/null
     "${run[@]}" backup --media "$work/media" >"$work/backup.out" 2>"$work/backup.err" &
     local backup=$!

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import KuraCore
+import KuraTestSupport
+
+/// Encrypted repositories against fixed answers: a small repository committed in
+/// Tests/KnownAnswer/encrypted-v2 (made once by `kura init` + `kura backup`, see its README) must
+/// keep opening, so a change that breaks the format of existing repositories fails here; and an
+/// independent reader written from docs/FORMAT.md (tools/lib/kura_decrypt.py, Python) must read
+/// what Kura writes today.
+@Suite struct KnownAnswerTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().path
+    static let fixture = root + "/KnownAnswer/encrypted-v2"
+    static let password = "kura known-answer password"
+    /// SHA-256 of the two files backed up (`sha256sum` at the time).
+    static let expected = [
+        "media/hello.txt": "46ab2b52ebc0c146ddec68762a0cfbb90711bf3ee55834143ca28c8efe0df82f",
+        "media/receipts/reçu 2026.pdf": "62a7e800c1f94250d952c1ae58833ee5f278d9da67766a79de83ab90e7864135",
+    ]
+
+    /// The fixture, copied (git keeps neither empty folders nor modes) and made owner-only.
+    func copyOfTheFixture(_ scratch: Scratch) throws -> String {
+        let copy = scratch.sub("repo")
+        try FileManager.default.copyItem(atPath: Self.fixture, toPath: copy)
+        #expect(try Program.run("/bin/chmod", ["-R", "go-rwx", copy]).status == 0)
+        return copy
+    }
+
+    @Test func theCommittedEncryptedRepositoryStillOpens() throws {
+        let scratch = Scratch()
+        let path = try copyOfTheFixture(scratch)
+        let repository = try Repository.open(at: path, credentials: .password { Array(Self.password.utf8) }, cacheRoot: scratch.sub("cache"))
+        #expect(repository.isEncrypted && repository.config.version == 2)
+        let snapshots = try repository.snapshots()
+        #expect(snapshots.map(\.id.hex) == ["73a3050e7faa4061aec2d31a4ffe32d02f91032b2c8bdf6f38e9d37ae1eb36db"])
+        let snapshot = try #require(snapshots.first)
+        #expect(snapshot.record.host == "known-answer" && snapshot.record.time.hasPrefix("2026-11-30T12:00:00"))
+        try restore(repository, snapshot, to: scratch.sub("out"))
+        for (file, digest) in Self.expected {
+            #expect(try SHA256Hasher.hash(file: scratch.sub("out/" + file)).hex == digest, "\(file)")
+        }
+        let report = try RepositoryChecker(repository: repository).check(CheckOptions(readData: true))
+        #expect(report.errors.isEmpty && report.chunksRead == 3, "\(report.errors)")
+        #expect(kuraError { _ = try Repository.open(at: path, credentials: .password { Array("not it".utf8) }, cacheRoot: scratch.sub("cache")) }?
+            .exitCode == 12)
+    }
+
+    /// Runs the Python reader on `repository` with `password`: its lines, or its error.
+    func independentReader(_ repository: String, password: String, scratch: Scratch) throws -> Program.Result {
+        try write(Array((password + "\n").utf8), to: scratch.sub("password"))
+        return try Program.run("/usr/bin/python3", [Self.root + "/../tools/lib/kura_decrypt.py", repository, "--password-file", scratch.sub("password")])
+    }
+
+    @Test func anIndependentReaderOpensTheCommittedRepository() throws {
+        let scratch = Scratch()
+        let result = try independentReader(try copyOfTheFixture(scratch), password: Self.password, scratch: scratch)
+        #expect(result.status == 0, "\(result.stderr) (needs python3-cryptography and zstd: tools/test installs them)")
+        let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines == Self.expected.sorted { $0.key < $1.key }.map { "\($0.value)  73a3050e  \($0.key)" })
+    }
+
+    @Test func anIndependentReaderOpensWhatKuraWritesToday() throws {
+        let scratch = Scratch()
+        let media = scratch.sub("media")
+        // Compressible (zstd), incompressible (raw), small and larger than a chunk.
+        try write(Array(String(repeating: "paiement reçu, élève 12\n", count: 100_000).utf8), to: media + "/notes.txt")
+        try write(randomBytes(3 << 20, seed: 5), to: media + "/photo.jpg")
+        try write([], to: media + "/empty.txt")
+        let repository = try Repository.initialize(at: scratch.sub("repo"), password: Repository.NewPassword(Array("today".utf8), kdf: ScryptParameters(logN: 10)),
+                                                   cacheRoot: scratch.sub("cache"))
+        let snapshot = try backup(repository, media).snapshot
+        let result = try independentReader(scratch.sub("repo"), password: "today", scratch: scratch)
+        #expect(result.status == 0, "\(result.stderr)")
+        var expected: [String] = []
+        for name in ["empty.txt", "notes.txt", "photo.jpg"] {
+            expected.append("\(try SHA256Hasher.hash(file: media + "/" + name).hex)  \(snapshot.id.hex.prefix(8))  media/\(name)")
+        }
+        #expect(String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init) == expected)
+        // It can fail: the wrong password.
+        #expect(try independentReader(scratch.sub("repo"), password: "yesterday", scratch: scratch).status == 1)
+    }
+}
