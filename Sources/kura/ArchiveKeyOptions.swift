@@ -34,17 +34,23 @@ struct ArchiveDecryptionOptions: ParsableArguments {
                                                               valueName: "FILE"))
     var identityFiles: [String] = []
 
-    /// Whether a key was given in any way (identity file, password source, a terminal to ask on).
-    func keyGiven(password: PasswordOptions) -> Bool {
-        !identityFiles.isEmpty || Terminal.inputIsTerminal || password.source.isSet
+    /// Whether a key was given for `archive`: an identity file, or — for an archive encrypted
+    /// with a passphrase — a password source or a terminal to ask on.
+    func keyGiven(for archive: String, password: PasswordOptions) -> Bool {
+        !identityFiles.isEmpty || (AgeIdentity.wantsPassphrase(archive) && (Terminal.inputIsTerminal || password.source.isSet))
     }
 
-    /// What opens `archive`: nothing for a plain archive; the identity files' keys, or else a
-    /// passphrase from `password`'s sources, for an encrypted one.
+    /// What opens `archive`: nothing for a plain archive; the identity files' keys, else — only
+    /// when the archive was encrypted with a passphrase — a passphrase from `password`'s sources
+    /// (which otherwise give the repository's password: never tried on an archive made for keys).
     func identities(for archive: String, password: PasswordOptions) throws -> [AgeIdentity] {
         guard archive.hasSuffix(".age") else { return [] }
         let keys = try identityFiles.flatMap { try AgeIdentity.load(file: $0) }
-        return keys.isEmpty ? [.passphrase(try password.password(confirm: false, for: "passphrase of the archive"))] : keys
+        guard keys.isEmpty else { return keys }
+        guard AgeIdentity.wantsPassphrase(archive) else {
+            throw KuraError.noPassword(choices: "--identity FILE: the archive was encrypted to an age key (age1…), not with a passphrase")
+        }
+        return [.passphrase(try password.password(confirm: false, for: "passphrase of the archive"))]
     }
 }
 

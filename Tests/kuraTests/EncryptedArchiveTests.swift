@@ -55,7 +55,11 @@ struct EncryptedArchiveTests {
         // No key at all: restore says how to give one (exit 2); verify checks the hash only.
         let noPassword = ["KURA_PASSWORD_FILE": ""]
         let none = try box.run(["restore", archive, "--target", box.root + "/out3"], environment: noPassword)
-        #expect(none.status == 2 && none.stderr.contains("--password-file"), "\(none.status) \(none.stderr)")
+        #expect(none.status == 2 && none.stderr.contains("--identity FILE"), "\(none.status) \(none.stderr)")
+        // The repository's password (in the sandbox's KURA_PASSWORD_FILE) is not tried on an
+        // archive made for a key: the same answer, not "wrong password".
+        let withRepositoryPassword = try box.kura("restore", archive, "--target", box.root + "/out4")
+        #expect(withRepositoryPassword.status == 2, "\(withRepositoryPassword.stderr)")
         let hashOnly = try box.run(["verify", archive], environment: noPassword)
         #expect(hashOnly.status == 0 && hashOnly.stdout.contains("content was not checked"), "\(hashOnly.stdout) \(hashOnly.stderr)")
         var bytes = try #require(FileManager.default.contents(atPath: archive))

@@ -48,6 +48,25 @@ public enum AgeIdentity: Sendable {
 
 /// What the age format fixes (age-encryption.org/v1): labels, sizes, and its base64 (standard
 /// alphabet, no padding, canonical).
+extension AgeIdentity {
+    /// Whether the age file at `path` is encrypted with a passphrase (its header has an scrypt
+    /// stanza), so that a command asks the password sources for one; a file encrypted to X25519
+    /// keys needs `--identity` instead. False when the file cannot be read as age (the reader
+    /// then says what is wrong).
+    public static func wantsPassphrase(_ path: String) -> Bool {
+        var head = [UInt8](repeating: 0, count: 64 << 10)
+        guard let source = try? FileByteSource(path: path),
+              let count = try? head.withUnsafeMutableBytes({ try source.readFully(into: $0) }) else { return false }
+        let lines = String(decoding: head.prefix(count), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first == Substring(AgeFormat.version) else { return false }
+        for line in lines.dropFirst() {
+            if line.hasPrefix("---") { return false }
+            if line.hasPrefix("-> scrypt ") { return true }
+        }
+        return false
+    }
+}
+
 enum AgeFormat {
     static let version = "age-encryption.org/v1"
     static let x25519Label = "age-encryption.org/v1/X25519"

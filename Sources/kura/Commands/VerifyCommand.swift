@@ -157,7 +157,7 @@ struct VerifyCommand: RepositoryCommand {
     }
 
     private func verifyArchive(_ archive: String) throws {
-        let hashOnly = archive.hasSuffix(".age") && !keys.keyGiven(password: repository.password)
+        let hashOnly = archive.hasSuffix(".age") && !keys.keyGiven(for: archive, password: repository.password)
         let findings = ArchiveVerifier.verify(archive, identities: hashOnly ? [] : try keys.identities(for: archive, password: repository.password))
         if output.json {
             try Terminal.printJSON(ArchiveReport(archive: archive, ok: findings.isEmpty, findings: findings, contentChecked: !hashOnly))
