@@ -77,6 +77,11 @@ import KuraTestSupport
         #expect(wrong.map { "\($0)" }?.contains("wrong password or no key matches") == true)
         let none = kuraError { _ = try Repository.open(at: scratch.sub("repo"), cacheRoot: scratch.sub("cache")) }
         #expect(none?.exitCode == 2, "\(String(describing: none))")
+        // Its key files gone: exit 12, saying how to get back in.
+        try FileManager.default.removeItem(atPath: scratch.sub("repo/keys"))
+        let noKeys = kuraError { _ = try reopen(scratch) }
+        #expect(noKeys == .noKeyFiles(location: scratch.sub("repo"), damaged: 0) && noKeys?.exitCode == 12)
+        #expect(noKeys.map { "\($0)" }?.contains("--from-paper") == true)
     }
 
     @Test func keysCanBeAddedChangedAndRemovedAndEachOpensTheRepository() throws {
@@ -239,6 +244,12 @@ import KuraTestSupport
         #expect(chunkReport.errors.contains { $0.contains("chunk \(entry.chunk.short) is damaged") }, "\(chunkReport.errors)")
         let damaged = try restore(opened, snapshot, to: scratch.sub("out1"))
         #expect(damaged.failed.count == 1, "the file holding the chunk is not restored, and said so")
+
+        // The pack header (covered by no tag: compared).
+        opened = try fresh()
+        _ = try tamper(opened.layout.pack(pack), at: 9, rename: false)
+        let headerReport = try RepositoryChecker(repository: opened).check(CheckOptions(readData: true))
+        #expect(headerReport.errors.contains { $0.contains("pack \(pack.short): its header is damaged") }, "\(headerReport.errors)")
 
         // The pack trailer.
         opened = try fresh()

@@ -35,6 +35,7 @@ def steps(kura, init, work, site):
     repo, target, one, export = (os.path.join(work, name) for name in ("repo", "restore", "one", "export"))
     for path in (repo, target, one, export):
         shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(work, exist_ok=True)
     password = os.path.join(work, "password")
     with open(os.open(password, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
         file.write("bench password, long enough to be random\n")

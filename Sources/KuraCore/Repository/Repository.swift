@@ -78,16 +78,17 @@ public final class Repository {
                                   cacheRoot: String = defaultCacheRoot(),
                                   environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Repository {
         var config = config
-        let masterKey = password.map { _ in MasterKey.generate() }
-        if let masterKey {
+        // An encrypted repository: a new master key, its check in the config, its first key file.
+        var keyFile: (id: String, bytes: [UInt8], masterKey: MasterKey)?
+        if let password {
+            let masterKey = MasterKey.generate()
             (config.version, config.encryption) = (RepositoryConfig.encryptedVersion, RepositoryConfig.encryptionAlgorithm)
             config.keyCheck = masterKey.check(repositoryID: config.id)
+            let bytes = try KeyFile.wrap(masterKey, password: password.password, kdf: password.kdf, repositoryID: config.id).encoded()
+            keyFile = (SHA256Hasher.hash(bytes).hex, bytes, masterKey)
         }
         try config.validate()
-        let keyFile = try password.flatMap { password in
-            try masterKey.map { try KeyFile.wrap($0, password: password.password, kdf: password.kdf, repositoryID: config.id).encoded() }
-        }
-        let key = keyFile.flatMap { file in masterKey.map { (id: SHA256Hasher.hash(file).hex, masterKey: $0) } }
+        let key = keyFile.map { (id: $0.id, masterKey: $0.masterKey) }
         guard case .local(let path) = location else {
             let store = try location.makeStore(environment: environment)
             do {
@@ -95,7 +96,7 @@ public final class Repository {
                     throw KuraError.repositoryNotEmpty(path: location.description)
                 }
                 guard try store.size(of: "config") == nil else { throw KuraError.repositoryNotEmpty(path: location.description) }
-                if let keyFile, let key { try store.write(keyFile, as: RepositoryLayout.keyName(key.id)) }
+                if let keyFile { try store.write(keyFile.bytes, as: RepositoryLayout.keyName(keyFile.id)) }
                 // The config is written last: a prefix without it is not a repository.
                 try store.write(try [UInt8](JSONEncoder.kura.encode(config)), as: "config")
             } catch KuraError.storage(_, _, 404, "NoSuchBucket") {
@@ -114,7 +115,7 @@ public final class Repository {
         if chmod(path, layout.permissions.directory) != 0 { throw KuraError.posix("cannot set the mode of", path) }
         for directory in layout.directories { try FileSystem.makeDirectory(directory, mode: layout.permissions.directory) }
         let store = LocalObjectStore(root: path, permissions: layout.permissions)
-        if let keyFile, let key { try store.write(keyFile, as: RepositoryLayout.keyName(key.id)) }
+        if let keyFile { try store.write(keyFile.bytes, as: RepositoryLayout.keyName(keyFile.id)) }
         // The config is written last: a directory without it is not a repository.
         try FileSystem.writeAtomically(try [UInt8](JSONEncoder.kura.encode(config)), to: layout.config,
                                        temporaryDirectory: layout.tmpDirectory, mode: layout.permissions.file)
