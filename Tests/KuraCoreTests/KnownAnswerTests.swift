@@ -32,7 +32,7 @@ import KuraTestSupport
         let repository = try Repository.open(at: path, credentials: .password { Array(Self.password.utf8) }, cacheRoot: scratch.sub("cache"))
         #expect(repository.isEncrypted && repository.config.version == 2)
         let snapshots = try repository.snapshots()
-        #expect(snapshots.map(\.id.hex) == ["73a3050e7faa4061aec2d31a4ffe32d02f91032b2c8bdf6f38e9d37ae1eb36db"])
+        #expect(snapshots.map(\.id.hex) == ["cbc9f63bfaf5fda4a7342ba583817474f2cacde93c89e4d7dfeb6cab72e4278d"])
         let snapshot = try #require(snapshots.first)
         #expect(snapshot.record.host == "known-answer" && snapshot.record.time.hasPrefix("2026-11-30T12:00:00"))
         try restore(repository, snapshot, to: scratch.sub("out"))
@@ -56,7 +56,7 @@ import KuraTestSupport
         let result = try independentReader(try copyOfTheFixture(scratch), password: Self.password, scratch: scratch)
         #expect(result.status == 0, "\(result.stderr) (needs python3-cryptography and zstd: tools/test installs them)")
         let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
-        #expect(lines == Self.expected.sorted { $0.key < $1.key }.map { "\($0.value)  73a3050e  \($0.key)" })
+        #expect(lines == Self.expected.sorted { $0.key < $1.key }.map { "\($0.value)  cbc9f63b  \($0.key)" })
     }
 
     @Test func anIndependentReaderOpensWhatKuraWritesToday() throws {

@@ -77,17 +77,27 @@ def index_entries(plain):
     return packs
 
 
-def pack_trailer(data_key, pack):
-    """The entries of an encrypted pack: the 16-byte footer, then the sealed trailer."""
+def pack_trailer(data_key, pack, name):
+    """The entries of an encrypted pack: the 16-byte footer, then the sealed trailer; the pack's
+    name is checked: SHA-256 of the header, each blob's tag in blob order, the sealed trailer and
+    the footer."""
     if pack[:8] != b"KURAPACK" or pack[8] != 2 or pack[-8:] != b"KPACKENC":
         fail("not an encrypted pack")
     (length,) = struct.unpack_from("<I", pack, len(pack) - 16)
-    plain = open_sealed(data_key, pack[len(pack) - 16 - length:len(pack) - 16])
+    trailer_start = len(pack) - 16 - length
+    plain = open_sealed(data_key, pack[trailer_start:len(pack) - 16])
     entries, footer = plain[:-48], plain[-48:]
     if hashlib.sha256(entries).digest() != footer[:32] or footer[-8:] != b"KPACKEND":
         fail("trailer digest mismatch")
     (count,) = struct.unpack_from("<I", footer, 32)
-    return [struct.unpack_from("<32sQIIB", entries, 49 * i) for i in range(count)]
+    parsed = [struct.unpack_from("<32sQIIB", entries, 49 * i) for i in range(count)]
+    digest = hashlib.sha256(pack[:16])
+    for _, offset, stored, _, _ in sorted(parsed, key=lambda entry: entry[1]):
+        digest.update(pack[offset + stored - 16:offset + stored])
+    digest.update(pack[trailer_start:])
+    if digest.hexdigest() != name:
+        fail(f"pack {name[:8]} does not match its name")
+    return parsed
 
 
 def decode(data_key, blob, codec):
@@ -117,8 +127,8 @@ def main():
     chunks = {}  # chunk id → plain bytes, every one checked against its id
     for name in sorted(os.listdir(os.path.join(repo, "index"))):
         for pack, entries in index_entries(open_sealed(data_key, read_named(os.path.join(repo, "index", name)))).items():
-            data = read_named(os.path.join(repo, "data", pack[:2], pack))
-            if sorted(pack_trailer(data_key, data)) != sorted(entries):
+            data = open(os.path.join(repo, "data", pack[:2], pack), "rb").read()
+            if sorted(pack_trailer(data_key, data, pack)) != sorted(entries):
                 fail(f"pack {pack[:8]}: index and trailer differ")
             for chunk, offset, stored, plain_length, codec in entries:
                 content = decode(data_key, data[offset:offset + stored], codec)

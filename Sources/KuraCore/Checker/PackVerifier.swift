@@ -60,7 +60,7 @@ final class PackVerifier {
         if trailer == nil { result.problems.append("pack \(pack.short) has a damaged trailer") }
         if !repository.isEncrypted {
             if SHA256Hasher.hash(bytes) != pack { result.problems.append("pack \(pack.short): its content does not match its name") }
-        } else if let trailer, let problem = sealedCoverageProblem(bytes, trailer: trailer, indexed: Set(expected)) {
+        } else if let trailer, let problem = sealedCoverageProblem(bytes, pack: pack, trailer: trailer, indexed: Set(expected)) {
             result.problems.append("pack \(pack.short): \(problem)")
         }
         let inTrailer = Set(trailer ?? [])
@@ -79,22 +79,25 @@ final class PackVerifier {
         return result
     }
 
-    /// In an encrypted pack every byte is checked without hashing the whole pack (a pass that
-    /// would cost more than opening every blob): the header is compared, the trailer and each
-    /// blob open only when their tag verifies (indexed blobs in `verify`, the others here), and
-    /// the blobs must tile the pack from the header to the sealed trailer. What is wrong, if any.
-    private func sealedCoverageProblem(_ bytes: UnsafeRawBufferPointer, trailer: [PackEntry], indexed: Set<PackEntry>) -> String? {
+    /// In an encrypted pack every byte is checked without hashing the whole pack: the header is
+    /// compared, the trailer and each blob open only when their tag verifies (indexed blobs in
+    /// `verify`, the others here), the blobs must tile the pack from the header to the sealed
+    /// trailer, and the name is computed from the tags (`PackFormat.sealedPackName`). What is
+    /// wrong, if anything.
+    private func sealedCoverageProblem(_ bytes: UnsafeRawBufferPointer, pack: ChunkID, trailer: [PackEntry], indexed: Set<PackEntry>) -> String? {
         guard bytes.count >= PackFormat.headerSize + PackFormat.sealedFooterSize,
               Array(bytes[0..<PackFormat.headerSize]) == PackFormat.header(encrypted: true) else { return "its header is damaged" }
         // The trailer opened: the footer's length is within the pack.
         let length = Int(bytes.loadUnaligned(fromByteOffset: bytes.count - PackFormat.sealedFooterSize, as: UInt32.self))
+        let trailerStart = bytes.count - PackFormat.sealedFooterSize - length
         var next = UInt64(PackFormat.headerSize)
         for entry in trailer.sorted(by: { $0.offset < $1.offset }) {
-            guard entry.offset == next else { return "bytes at offset \(next) are in no chunk of its trailer" }
+            guard entry.offset == next, entry.storedLength >= RepositoryCipher.overhead else { return "bytes at offset \(next) are in no chunk of its trailer" }
             next += UInt64(entry.storedLength)
             if !indexed.contains(entry) && unseal(entry, in: bytes) == nil { return "chunk \(entry.chunk.short) (in no index file) is damaged" }
         }
-        guard next == UInt64(bytes.count - PackFormat.sealedFooterSize - length) else { return "bytes at offset \(next) are in no chunk of its trailer" }
+        guard next == UInt64(trailerStart) else { return "bytes at offset \(next) are in no chunk of its trailer" }
+        guard PackFormat.sealedPackName(bytes, entries: trailer, trailerStart: trailerStart) == pack else { return "its content does not match its name" }
         return nil
     }
 

@@ -82,6 +82,22 @@ enum PackFormat {
         return sealed.bytes
     }
 
+    /// The name of an encrypted pack: SHA-256 of its header, of each blob's 16-byte tag in blob
+    /// order, and of its sealed trailer with the footer. Each tag authenticates its blob under the
+    /// key and the sealed trailer holds a random nonce, so the name commits to every byte and is
+    /// unique without a second pass over the blobs (a plain pack's name is the SHA-256 of the
+    /// whole file). `bytes` is the whole pack; `entries` its trailer's.
+    static func sealedPackName(_ bytes: UnsafeRawBufferPointer, entries: [PackEntry], trailerStart: Int) -> ChunkID {
+        let hasher = SHA256Hasher()
+        hasher.update(UnsafeRawBufferPointer(rebasing: bytes[0..<headerSize]))
+        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
+            let end = Int(entry.offset) + Int(entry.storedLength)
+            hasher.update(UnsafeRawBufferPointer(rebasing: bytes[(end - Primitives.tagSize)..<end]))
+        }
+        hasher.update(UnsafeRawBufferPointer(rebasing: bytes[trailerStart...]))
+        return hasher.finalize()
+    }
+
     /// Parses a pack footer; returns the entry count, or nil when the footer is not a pack's.
     static func entryCount(footer: UnsafeRawBufferPointer) -> (count: Int, digest: ChunkID)? {
         var reader = BinaryReader(footer)

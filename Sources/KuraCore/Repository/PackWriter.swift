@@ -10,7 +10,8 @@ public struct FinishedPack: Sendable {
 
 /// Appends stored chunks to pack files of about `targetSize` bytes. Each pack is written to
 /// `tmp/` and closed with its trailer; hashing it (its id is the SHA-256 of its bytes, read back
-/// from the page cache), fsync and publishing it (a rename into `data/`, or an upload) run in the
+/// from the page cache; an encrypted pack's is computed as it is written, from its tags:
+/// `PackFormat.sealedPackName`), fsync and publishing it (a rename into `data/`, or an upload) run in the
 /// background, so that the archiver thread fills the next pack meanwhile and the pack hash costs
 /// it nothing. Up to `store.parallelWrites` packs are published at once; the archiver waits only
 /// when too many closed packs are waiting (bounded temp space): 64 for a disk, whose finalizer
@@ -35,6 +36,9 @@ final class PackWriter: ChunkStore {
     private var finalizeError: Error?
 
     private var fd: Int32 = -1
+    /// An encrypted pack's name as it is written (`PackFormat.sealedPackName`): no pass over the
+    /// pack's bytes afterwards.
+    private var nameHasher: SHA256Hasher?
     private var temporaryPath = ""
     private var entries: [PackEntry] = []
     private var size: UInt64 = 0
@@ -70,6 +74,8 @@ final class PackWriter: ChunkStore {
         entries.append(PackEntry(chunk: chunk, offset: size, storedLength: UInt32(stored.count),
                                  plainLength: UInt32(plainLength), codec: codec))
         try append(stored)
+        // A sealed blob ends with its tag (at least `RepositoryCipher.overhead` bytes long).
+        nameHasher?.update(UnsafeRawBufferPointer(rebasing: stored[(stored.count - Primitives.tagSize)...]))
         if size >= UInt64(targetSize) { try closePack() }
     }
 
@@ -109,7 +115,10 @@ final class PackWriter: ChunkStore {
         entries = []
         size = 0
         staged = 0
-        try PackFormat.header(encrypted: cipher != nil).withUnsafeBytes { try append($0) }
+        let header = PackFormat.header(encrypted: cipher != nil)
+        try header.withUnsafeBytes { try append($0) }
+        nameHasher = cipher.map { _ in SHA256Hasher() }
+        nameHasher?.update(header)
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -135,6 +144,9 @@ final class PackWriter: ChunkStore {
         let trailer = PackFormat.trailer(entries, cipher: cipher)
         try trailer.withUnsafeBytes { try append($0) }
         try flushStaging()
+        nameHasher?.update(trailer)
+        let sealedName = nameHasher?.finalize()
+        nameHasher = nil
         let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)
         fd = -1
         backlog.wait()
@@ -147,7 +159,7 @@ final class PackWriter: ChunkStore {
                 group.leave()
             }
             do {
-                let id = try Self.hash(packFD, size: packSize, path: temporary)
+                let id = try sealedName ?? Self.hash(packFD, size: packSize, path: temporary)
                 // An upload is durable when it returns; only a pack renamed into place is synced.
                 if store.publishesTheFileItself && fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
                 close(packFD)
