@@ -52,7 +52,7 @@ struct InitCommand: ParsableCommand {
 
 /// How hard a new key's password is stretched (`init`, `key add`, `key passwd`).
 struct KeyDerivationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Stretch the new password with scrypt for about this many seconds on this machine (default 0.08: fits a single-file restore's 100 ms; use 1 or more for a password typed by a person).",
+    @Option(help: ArgumentHelp("Stretch the new password with scrypt for about this many seconds on this machine (default 0.04: a single-file restore stays under 100 ms; use 1 or more for a password typed by a person).",
                                valueName: "SECONDS"))
     var kdfTime: Double?
 
@@ -62,7 +62,7 @@ struct KeyDerivationOptions: ParsableArguments {
 
     var parameters: ScryptParameters { .calibrated(target: kdfTime ?? ScryptParameters.defaultTarget) }
 
-    /// "scrypt N=2^14 (16 MiB)".
+    /// "scrypt N=2^13 r=8 p=1, 8 MiB".
     static func describe(_ kdf: ScryptParameters) -> String {
         "scrypt N=2^\(kdf.logN) r=\(kdf.r) p=\(kdf.p), \(kdf.memory >> 20) MiB"
     }
