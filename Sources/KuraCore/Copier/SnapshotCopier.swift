@@ -29,7 +29,7 @@ public struct CopyReport: Sendable, Encodable {
 /// each verified against its id on the way. Between plain repositories snapshot ids stay the
 /// same (the record's bytes are copied unchanged); when either is encrypted the record is
 /// sealed anew under the destination's key and gets a new id, and a snapshot counts as already
-/// there when the destination holds an equal record.
+/// there when the destination holds one of the same time and snapshot database.
 ///
 /// The write order is the backup's (docs/DESIGN.md): packs, then index files (one per 64
 /// packs as they become durable, so that a killed copy keeps what it sent), then the snapshot
@@ -42,6 +42,12 @@ public final class SnapshotCopier {
     public init(from source: Repository, to destination: Repository) {
         self.source = source
         self.destination = destination
+    }
+
+    /// What tells a snapshot in two repositories whose ids differ (sealed under different keys):
+    /// its time and its database's chunks (the database holds every entry and the metadata).
+    private static func identity(_ record: SnapshotRecord) -> String {
+        record.time + " " + record.tree.chunks.joined(separator: ",")
     }
 
     /// Whether blobs and records must be opened and sealed again on the way (either side is
@@ -57,10 +63,14 @@ public final class SnapshotCopier {
         let all = try source.snapshots()
         let wanted = references.isEmpty ? all : try references.map { try SnapshotReference($0).resolve(in: all) }
         let present = Set(try destination.store.list("snapshots"))
-        let presentRecords = resealing ? try destination.snapshots().map(\.record) : []
+        let presentRecords = resealing ? Set(try destination.snapshots().map { Self.identity($0.record) }) : []
         var todo: [Snapshot] = []
         for snapshot in wanted where !todo.contains(where: { $0.id == snapshot.id }) {
-            if present.contains(snapshot.id.hex) || presentRecords.contains(snapshot.record) { report.alreadyThere += 1 } else { todo.append(snapshot) }
+            if present.contains(snapshot.id.hex) || presentRecords.contains(Self.identity(snapshot.record)) {
+                report.alreadyThere += 1
+            } else {
+                todo.append(snapshot)
+            }
         }
         guard !todo.isEmpty else {
             report.durationSeconds = Date().timeIntervalSince(started)

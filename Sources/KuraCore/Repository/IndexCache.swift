@@ -55,11 +55,18 @@ public final class IndexCache {
     /// its old index.)
     public func synchronize(with repository: Repository) throws {
         let present = Set(try repository.listIndexFiles())
-        let (loaded, headersKnown) = try perform { db in
+        var (loaded, headersKnown) = try perform { db in
             (Set(try Data.fetchAll(db, sql: "SELECT id FROM index_files").compactMap { ChunkID(bytes: $0) }),
              Set(try Data.fetchAll(db, sql: "SELECT id FROM headers").compactMap { ChunkID(bytes: $0) }))
         }
         for id in present.subtracting(headersKnown).sorted() {
+            // A sealed index file opens only whole: it is loaded now, header and entries, rather
+            // than read twice. (Were it superseded after all, the reload below reads it again.)
+            if repository.isEncrypted, let index = try? repository.readIndexFile(id) {
+                try add(index, id: id)
+                loaded.insert(id)
+                continue
+            }
             let superseded = try repository.supersededBy(id)
             try perform { db in try record(id, supersedes: superseded, in: db) }
         }
