@@ -31,8 +31,9 @@ struct RepositoryOptions: ParsableArguments {
     /// `KURA_PASSWORD`, a prompt), read only when the repository is encrypted.
     @OptionGroup var password: PasswordOptions
 
-    func open() throws -> Repository {
-        try Repository.open(try location, credentials: password.credentials(for: try path))
+    /// Opens the repository; an encrypted one with `credentials`, else the password sources.
+    func open(credentials: Repository.Credentials? = nil) throws -> Repository {
+        try Repository.open(try location, credentials: credentials ?? password.credentials(for: try path))
     }
 }
 
@@ -45,10 +46,11 @@ protocol RepositoryCommand: ParsableCommand {
 }
 
 extension RepositoryCommand {
-    /// Opens the repository (`--repo` / `KURA_REPO`), locks it for `lockMode` (waiting up to
-    /// `--retry-lock`) and runs `body`; stale locks removed on the way are said on stderr.
-    func withRepository<T>(_ body: (Repository) throws -> T) throws -> T {
-        let repo = try repository.open()
+    /// Opens the repository (`--repo` / `KURA_REPO`; an encrypted one with `credentials`, else
+    /// the password sources), locks it for `lockMode` (waiting up to `--retry-lock`) and runs
+    /// `body`; stale locks removed on the way are said on stderr.
+    func withRepository<T>(credentials: Repository.Credentials? = nil, _ body: (Repository) throws -> T) throws -> T {
+        let repo = try repository.open(credentials: credentials)
         return try repo.withLock(lockMode, wait: repository.retryLock?.approximateInterval ?? 0, notice: Terminal.notice) {
             try body(repo)
         }

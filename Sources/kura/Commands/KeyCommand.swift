@@ -51,14 +51,8 @@ struct KeyCommand: ParsableCommand {
         var fromPaper: String?
 
         func run() throws {
-            let repo: Repository
-            if let fromPaper {
-                let key = try MasterKey(paperFile: fromPaper)
-                repo = try Repository.open(try repository.location, credentials: .masterKey(key))
-            } else {
-                repo = try repository.open()
-            }
-            try repo.withLock(lockMode, wait: repository.retryLock?.approximateInterval ?? 0, notice: Terminal.notice) {
+            let paperKey = try fromPaper.map { try MasterKey(paperFile: $0) }
+            try withRepository(credentials: paperKey.map { .masterKey($0) }) { repo in
                 let password = Repository.NewPassword(try newPassword.password(for: repo.path), kdf: kdf.parameters)
                 let id = try repo.addKey(password)
                 print("added key \(id.prefix(8)) (\(KeyDerivationOptions.describe(password.kdf)))")
