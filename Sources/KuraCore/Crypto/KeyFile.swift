@@ -31,8 +31,7 @@ public struct KeyFile: Codable, Equatable, Sendable {
         let nonce = Primitives.randomBytes(12)
         let sealed = Primitives.seal(.aes256GCM, key: wrapping, nonce: nonce, masterKey.bytes,
                                      aad: associatedData(repositoryID: repositoryID))
-        return KeyFile(created: Timestamp.now(), host: LockInfo.currentHost,
-                       username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()),
+        return KeyFile(created: Timestamp.now(), host: LockInfo.currentHost, username: LockInfo.currentUser,
                        kdf: kdf, wrappedKey: Data(nonce + sealed).base64EncodedString())
     }
 

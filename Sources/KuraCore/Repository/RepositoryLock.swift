@@ -16,8 +16,12 @@ public struct LockInfo: Codable, Equatable, Sendable {
     }
 
     static func current(exclusive: Bool) -> LockInfo {
-        LockInfo(host: currentHost, pid: getpid(), user: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()),
-                 time: Timestamp.now(), exclusive: exclusive)
+        LockInfo(host: currentHost, pid: getpid(), user: currentUser, time: Timestamp.now(), exclusive: exclusive)
+    }
+
+    /// `$USER`, else the numeric uid: who holds a lock or made a key file.
+    static var currentUser: String {
+        ProcessInfo.processInfo.environment["USER"] ?? String(getuid())
     }
 
     static var currentHost: String {
