@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // kura.toml (issue 18): a maintained TOML 1.0 parser (toml++ underneath).
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // System libraries, each a one-line shim header found through pkg-config.
@@ -27,10 +29,11 @@ let package = Package(
             dependencies: [
                 "CZstd", "CCrypto", "CZlib", "CKuraSystem", "CPostgres", "CKuraCurl",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             // Each stage folder opens with a README.md: how it fits the data flow.
-            exclude: ["Archive", "Archiver", "BackupSources", "Checker", "Chunking", "Copier", "Crypto", "Database", "Errors", "Maintenance",
-                      "Repository", "Restorer", "Snapshot", "Storage", "Support"].map { $0 + "/README.md" },
+            exclude: ["Archive", "Archiver", "BackupSources", "Checker", "Chunking", "Configuration", "Copier", "Crypto", "Database", "Errors",
+                      "Maintenance", "Operations", "Repository", "Restorer", "Snapshot", "Storage", "Support"].map { $0 + "/README.md" },
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(

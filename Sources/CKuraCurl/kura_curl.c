@@ -38,6 +38,10 @@ int kura_curl_perform(void *handle, const kura_curl_request *r, long *status, lo
         curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(curl, CURLOPT_READDATA, r->upload);
         curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_length);
+    } else if (strcmp(r->method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_READDATA, r->upload);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(r->upload ? r->upload_length : 0));
     } else if (strcmp(r->method, "GET") != 0) {
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, r->method);
     }

@@ -18,7 +18,8 @@ struct Kura: ParsableCommand {
         subcommands: [
             InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, CatCommand.self,
             FindCommand.self, DiffCommand.self, RestoreCommand.self, ExportCommand.self, ImportCommand.self, VerifyCommand.self,
-            CopyCommand.self, KeyCommand.self, ForgetCommand.self, PruneCommand.self, RepairCommand.self, StatsCommand.self, UnlockCommand.self, DebugCommand.self,
+            CopyCommand.self, KeyCommand.self, ForgetCommand.self, PruneCommand.self, RepairCommand.self, StatsCommand.self, UnlockCommand.self,
+            RunCommand.self, StatusCommand.self, ScheduleCommand.self, ConfigCommand.self, DebugCommand.self,
         ]
     )
 

@@ -11,7 +11,8 @@ enum Terminal {
     private nonisolated(unsafe) static var progressShown = false
 
     static func error(_ message: String) {
-        write("kura: error: \(message)\n")
+        // A configuration's problems come one per line: each gets the prefix.
+        for line in message.split(separator: "\n", omittingEmptySubsequences: false) { write("kura: error: \(line)\n") }
     }
 
     static func warning(_ message: String) {
@@ -118,16 +119,7 @@ enum Terminal {
 
 /// Human-readable figures.
 enum Format {
-    static func bytes(_ count: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while abs(value) >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.2f %@", value, units[unit])
-    }
+    static func bytes(_ count: Int64) -> String { HumanReadable.bytes(count) }
 
     static func duration(_ seconds: Double) -> String {
         let total = Int(seconds)

@@ -12,6 +12,7 @@ import KuraTestSupport
         [], ["init"], ["backup"], ["snapshots"], ["ls"], ["cat"], ["find"], ["diff"], ["restore"], ["export"], ["import"],
         ["verify"], ["copy"], ["forget"], ["prune"], ["repair"], ["repair", "index"], ["repair", "permissions"], ["stats"], ["unlock"],
         ["key"], ["key", "list"], ["key", "add"], ["key", "remove"], ["key", "passwd"], ["key", "export"],
+        ["run"], ["status"], ["config"], ["config", "check"], ["schedule"], ["schedule", "install"], ["schedule", "remove"], ["schedule", "status"],
     ]
 
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Help").path

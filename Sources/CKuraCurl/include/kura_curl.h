@@ -11,14 +11,14 @@
 typedef size_t (*kura_curl_write_fn)(const char *data, size_t size, long status, void *context);
 
 typedef struct kura_curl_request {
-    const char *method;          // "GET", "HEAD", "PUT", "DELETE"
+    const char *method;          // "GET", "HEAD", "PUT", "POST", "DELETE"
     const char *url;
     const char *const *headers;  // "Name: value" lines
     size_t header_count;
     const char *sigv4;           // e.g. "aws:amz:us-east-1:s3"; NULL: unsigned
     const char *username;        // the access key id, for SigV4
     const char *password;        // the secret access key, for SigV4
-    FILE *upload;                // PUT body, NULL for none
+    FILE *upload;                // PUT or POST body, NULL for none
     long long upload_length;
     kura_curl_write_fn write;    // response body, NULL to discard
     void *write_context;

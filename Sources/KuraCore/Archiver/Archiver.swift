@@ -2,10 +2,14 @@ import Foundation
 
 /// What to back up and how to label it.
 public struct BackupOptions: Sendable {
-    /// The media folder (`MEDIA_ROOT`); stored under `media/` in the snapshot tree.
-    public var media: String?
-    /// The site's database; its dump is stored as `database_<db>.sql` (or `.sqlite3`).
-    public var database: DatabaseURL?
+    /// The media folders: the first (`MEDIA_ROOT`) is stored under `media/` in the snapshot
+    /// tree, each further one under `media_<its folder name>/` (`BackupPlan.mediaNames`).
+    public var mediaFolders: [String]
+    /// The site's databases; each dump is stored as `database_<db>.sql` (or `.sqlite3`). The
+    /// first is the snapshot's database (its name is the export archive's).
+    public var databases: [DatabaseURL]
+    /// What the media folders' walk leaves out.
+    public var exclusions: ExclusionRules
     public var tags: [String]
     public var host: String
     /// Compression for new chunks; nil: the repository's default.
@@ -19,14 +23,27 @@ public struct BackupOptions: Sendable {
 
     public init(media: String?, database: DatabaseURL? = nil, tags: [String] = [], host: String? = nil,
                 compression: CompressionSetting? = nil, time: String? = nil, force: Bool = false) {
-        self.media = media
+        self.init(mediaFolders: media.map { [$0] } ?? [], databases: database.map { [$0] } ?? [], tags: tags, host: host,
+                  compression: compression, time: time, force: force)
+    }
+
+    public init(mediaFolders: [String], databases: [DatabaseURL], exclusions: ExclusionRules = ExclusionRules(),
+                tags: [String] = [], host: String? = nil, compression: CompressionSetting? = nil, time: String? = nil,
+                force: Bool = false) {
+        self.mediaFolders = mediaFolders
+        self.databases = databases
+        self.exclusions = exclusions
         self.force = force
         self.time = time
-        self.database = database
         self.tags = tags
         self.host = host ?? LockInfo.currentHost
         self.compression = compression
     }
+
+    /// The first media folder.
+    public var media: String? { mediaFolders.first }
+    /// The first database.
+    public var database: DatabaseURL? { databases.first }
 }
 
 /// A path a backup could not read.
@@ -115,7 +132,7 @@ public final class Archiver {
         do {
             while let batch = full.pop() {
                 try cancellation.check()
-                if let failure = plan.dumping?.failure { throw failure }
+                if let failure = plan.databases.lazy.compactMap({ $0.dumping?.failure }).first { throw failure }
                 let ids = try saver.save(batch)
                 try writer.add(assembler.assemble(batch.events, ids: ids))
                 free.push(batch)

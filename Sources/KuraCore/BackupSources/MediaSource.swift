@@ -6,14 +6,18 @@ import Foundation
 /// `name/`: so files come out in the same order as their full paths sort in the snapshot
 /// database, which lets the archiver compare them with the parent snapshot in one forward pass.
 /// Symlinks are recorded, never followed. Names that are not valid UTF-8, sockets, FIFOs and
-/// device files are reported as unreadable.
+/// device files are reported as unreadable. What `ExclusionRules` leave out is not visited.
 struct MediaSource {
     let root: String
     let prefix: String
+    let exclusions: ExclusionRules
+    private let matcher: PathMatcher?
 
-    init(root: String, prefix: String = "media") {
+    init(root: String, prefix: String = "media", exclusions: ExclusionRules = ExclusionRules()) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.prefix = prefix
+        self.exclusions = exclusions
+        matcher = exclusions.matcher
     }
 
     /// Walks the folder; throws only when the folder itself cannot be read.
@@ -22,10 +26,18 @@ struct MediaSource {
         guard stat(root, &info) == 0 else { throw KuraError.posix("cannot read media folder", root) }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KuraError.mediaFolderMissing(path: root) }
         try visit(.entry(Entry(path: prefix, kind: .directory, status: info)))
-        try walkDirectory(absolute: root, relative: prefix, visit)
+        let components = matcher == nil ? [] : root.split(separator: "/").map { Array(String($0).utf8CString) }
+        try walkDirectory(absolute: root, relative: prefix, components: components, device: info.st_dev, visit)
     }
 
-    private func walkDirectory(absolute: String, relative: String, _ visit: (SourceItem) throws -> Void) throws {
+    /// Whether a child is left out by the patterns or as a cache folder.
+    private func isExcluded(_ absolute: String, components: [[CChar]], isDirectory: Bool) -> Bool {
+        if let matcher, matcher.matches(components: components) { return true }
+        return isDirectory && exclusions.excludeCaches && ExclusionRules.isCacheDirectory(absolute)
+    }
+
+    private func walkDirectory(absolute: String, relative: String, components: [[CChar]], device: dev_t,
+                               _ visit: (SourceItem) throws -> Void) throws {
         guard let directory = opendir(absolute) else {
             try visit(.unreadable(path: absolute, reason: String(cString: strerror(errno))))
             return
@@ -51,10 +63,15 @@ struct MediaSource {
         for child in children {
             let childAbsolute = absolute + "/" + child.name
             let childRelative = relative + "/" + child.name
+            let childComponents = matcher == nil ? components : components + [Array(child.name.utf8CString)]
+            let isDirectory = (child.info.st_mode & S_IFMT) == S_IFDIR
+            if !exclusions.isEmpty && isExcluded(childAbsolute, components: childComponents, isDirectory: isDirectory) { continue }
             switch child.info.st_mode & S_IFMT {
             case S_IFDIR:
                 try visit(.entry(Entry(path: childRelative, kind: .directory, status: child.info)))
-                try walkDirectory(absolute: childAbsolute, relative: childRelative, visit)
+                // A mount point is recorded, empty, with --one-file-system.
+                if exclusions.oneFileSystem && child.info.st_dev != device { continue }
+                try walkDirectory(absolute: childAbsolute, relative: childRelative, components: childComponents, device: device, visit)
             case S_IFREG:
                 try visit(.file(absolutePath: childAbsolute, entry: Entry(path: childRelative, kind: .file, status: child.info)))
             case S_IFLNK:

@@ -81,6 +81,8 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
     case interrupted
     /// A password is needed and no source gives one (exit 2, as wrong usage).
     case noPassword(choices: String)
+    /// A configuration file (`kura.toml`) has problems, each on its line. Exit 2.
+    case configuration([ConfigurationProblem])
     /// No key file of an encrypted repository opens with the password (or the paper key is not
     /// this repository's): each readable key was tried once. Exit 12.
     case wrongPassword(tried: Int, damaged: Int)
@@ -95,7 +97,7 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
         case .integrity, .pruneStopped, .filesNotRestored, .wrongPassword, .noKeyFiles: return 12
         case .wouldOverwrite, .databaseNotEmpty: return 13
         case .interrupted: return 130
-        case .noPassword: return 2
+        case .noPassword, .configuration: return 2
         default: return 1
         }
     }
@@ -105,6 +107,8 @@ public enum KuraError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noRepository(let path):
             return "no Kura repository at \(path): create one with 'kura init --repo \(path)' or set --repo / KURA_REPO"
+        case .configuration(let problems):
+            return problems.map(\.description).joined(separator: "\n")
         case .repositoryNotEmpty(let path):
             return "\(path) is not empty: 'kura init' only creates a repository in a new or empty directory"
         case .locked(let holder):

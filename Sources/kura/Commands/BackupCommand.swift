@@ -13,6 +13,11 @@ struct BackupCommand: RepositoryCommand {
             PostgreSQL server and no sequence moved; the same SQLite file), that dump is reused instead of \
             dumping again; --force dumps and reads every file regardless.
 
+            --exclude patterns follow restic's: each part between slashes matches one path component with \
+            shell wildcards (*, ?, [abc]), ** matches any number of components; a pattern starting with / \
+            matches the absolute path, any other the end of a path (*.tmp, cache, thumbnails/*.jpg). A \
+            folder that matches is left out with everything under it.
+
             Exit 3 when the snapshot was saved but some files could not be read (they are listed).
             """)
 
@@ -20,11 +25,14 @@ struct BackupCommand: RepositoryCommand {
     var lockMode: LockMode { .append }
     @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("The media folder (MEDIA_ROOT) to back up.", valueName: "DIR"))
-    var media: String?
+    @Option(help: ArgumentHelp("A media folder (MEDIA_ROOT) to back up (repeatable: the first is stored as media/, the next as media_<name>/).",
+                               valueName: "DIR"))
+    var media: [String] = []
 
-    @Option(help: ArgumentHelp("The site's database URL (default: $DATABASE_URL).", valueName: "URL"))
-    var database: DatabaseURL?
+    @Option(help: ArgumentHelp("A database URL (repeatable; default: $DATABASE_URL).", valueName: "URL"))
+    var database: [DatabaseURL] = []
+
+    @OptionGroup var exclusions: ExclusionOptions
 
     @Flag(help: "Do not back up $DATABASE_URL.")
     var noDatabase = false
@@ -52,13 +60,13 @@ struct BackupCommand: RepositoryCommand {
     @OptionGroup var copyPassword: DestinationPasswordOptions
 
     /// `--database`, else `$DATABASE_URL` unless `--no-database`.
-    var databaseURL: DatabaseURL? {
+    var databaseURLs: [DatabaseURL] {
         get throws {
-            if noDatabase { return nil }
-            if let database { return database }
-            guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else { return nil }
+            if noDatabase { return [] }
+            if !database.isEmpty { return database }
+            guard let text = ProcessInfo.processInfo.environment["DATABASE_URL"], !text.isEmpty else { return [] }
             do {
-                return try DatabaseURL(text)
+                return [try DatabaseURL(text)]
             } catch {
                 throw ValidationError("$DATABASE_URL: \(error)")
             }
@@ -66,7 +74,7 @@ struct BackupCommand: RepositoryCommand {
     }
 
     func validate() throws {
-        guard try media != nil || databaseURL != nil else {
+        guard try !media.isEmpty || !databaseURLs.isEmpty else {
             throw ValidationError("nothing to back up: give --media DIR and/or --database URL")
         }
         if let time, Timestamp.fromUser(time) == nil {
@@ -76,8 +84,8 @@ struct BackupCommand: RepositoryCommand {
 
     func run() throws {
         try withRepository { repo in
-            let options = BackupOptions(media: media, database: try databaseURL, tags: tags, host: host,
-                                        compression: compression,
+            let options = BackupOptions(mediaFolders: media, databases: try databaseURLs, exclusions: try exclusions.rules,
+                                        tags: tags, host: host, compression: compression,
                                         time: time.flatMap(Timestamp.fromUser), force: force)
             let result = try Terminal.withProgress("backed up") { counter, cancellation in
                 try Archiver(repository: repo).backup(options, progress: counter, cancellation: cancellation)
@@ -131,5 +139,31 @@ struct BackupReport: Encodable {
         try container.encode(snapshot.record.parent, forKey: .parent)
         try container.encode(summary, forKey: .summary)
         try container.encode(unreadable, forKey: .unreadable)
+    }
+}
+
+/// `--exclude`, `--exclude-file`, `--exclude-caches`, `--one-file-system`, as restic takes them.
+struct ExclusionOptions: ParsableArguments {
+    @Option(name: .customLong("exclude"),
+            help: ArgumentHelp("Leave out files and folders matching PATTERN (repeatable; see 'kura help backup').", valueName: "PATTERN"))
+    var patterns: [String] = []
+
+    @Option(name: .customLong("exclude-file"), help: ArgumentHelp("Read exclude patterns from FILE, one per line (repeatable).", valueName: "FILE"))
+    var files: [String] = []
+
+    @Flag(help: "Leave out folders holding a CACHEDIR.TAG file.")
+    var excludeCaches = false
+
+    @Flag(name: [.customShort("x"), .long], help: "Do not cross into other file systems (mount points are kept, empty).")
+    var oneFileSystem = false
+
+    var rules: ExclusionRules {
+        get throws {
+            let all = try patterns + files.flatMap { try ExclusionRules.patterns(fromFile: $0) }
+            for pattern in all {
+                if let problem = ExclusionRules.problem(with: pattern) { throw ValidationError("--exclude '\(pattern)': \(problem)") }
+            }
+            return ExclusionRules(patterns: all, excludeCaches: excludeCaches, oneFileSystem: oneFileSystem)
+        }
     }
 }
