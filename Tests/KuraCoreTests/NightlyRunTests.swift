@@ -283,3 +283,60 @@ struct NightlyRunTests {
         #expect(failed.restoreTestFailingSince == failing.time)
     }
 }
+
+/// The night on PostgreSQL: two databases of one server in one snapshot, the restore test into a
+/// scratch database on that server.
+@Suite(.enabled(if: TestServer.available, "KURA_TEST_POSTGRES is not set: PostgreSQL tests SKIPPED — run tools/test, which starts a server"),
+       .serialized)
+struct PostgresNightlyRunTests {
+    @Test func aWholeNightWithTwoPostgresDatabases() throws {
+        let site = try NightlySite()
+        TestServer.loadSite("kt_night_main")
+        TestServer.create("kt_night_jobs")
+        TestServer.psql("CREATE TABLE job (id serial PRIMARY KEY, name text); INSERT INTO job (name) SELECT 'job ' || g FROM generate_series(1, 300) g",
+                        database: "kt_night_jobs")
+        let server = try #require(TestServer.url)
+        try write(Array("SELECT count(*) = 5000 FROM school_payment\n".utf8), to: site.scratch.sub("check.sql"))
+        let text = site.toml(checks: "read_data_subset = \"1/1\"\nrestore_test_every_days = 1\ncheck_sql = \"check.sql\"")
+            .replacingOccurrences(of: "url = \"sqlite://\(site.scratch.sub("db.sqlite3"))\"",
+                                  with: "url = \"\(server.replacingOccurrences(of: "/postgres?", with: "/kt_night_main?"))\"")
+            .replacingOccurrences(of: "url = \"sqlite://\(site.scratch.sub("analytics.sqlite3"))\"",
+                                  with: "url_env = \"JOBS_URL\"")
+        let configuration = try ConfigurationLoader.parse(text, file: site.scratch.sub("kura.toml"),
+                                                          environment: ["JOBS_URL": server.replacingOccurrences(of: "/postgres?", with: "/kt_night_jobs?")])
+        var lines: [String] = []
+        let record = NightlyRun(configuration: configuration, options: .init(lockWait: 0)) { lines.append($0) }.run()
+        #expect(record.exitCode == 0, "\(lines)")
+        #expect(record.step(.restoreTest)?.status == .ok)
+        let snapshot = try #require(try site.repository.snapshots().last)
+        #expect(snapshot.record.database == "kt_night_main" && snapshot.record.databaseEngine == .postgresql)
+        let paths = try site.paths(snapshot)
+        #expect(paths.contains("database_kt_night_main.sql") && paths.contains("database_kt_night_jobs.sql"))
+        #expect(paths.contains("media/photos/a.jpg") && paths.contains("media_private/receipts/r1.pdf"))
+        #expect(!paths.contains { $0.hasSuffix(".swp") || $0.contains("CACHE") })
+        // The second database's dump restores with pg_restore into a new database.
+        let dump = try #require(try site.repository.openSnapshot(snapshot).entry("database_kt_night_jobs.sql"))
+        try Restorer(repository: site.repository).restore(snapshot, RestoreOptions(target: site.scratch.sub("out"),
+                                                                                    include: [try PathPattern(dump.path)]))
+        TestServer.create("kt_night_jobs_back")
+        let pgRestore = Process()
+        pgRestore.executableURL = URL(fileURLWithPath: (ProcessInfo.processInfo.environment["KURA_PG_BIN"] ?? "/usr/bin") + "/pg_restore")
+        pgRestore.arguments = ["--no-owner", "-d", server.replacingOccurrences(of: "/postgres?", with: "/kt_night_jobs_back?"),
+                               site.scratch.sub("out/database_kt_night_jobs.sql")]
+        try pgRestore.run()
+        pgRestore.waitUntilExit()
+        #expect(pgRestore.terminationStatus == 0)
+        #expect(TestServer.psql("SELECT count(*) FROM job", database: "kt_night_jobs_back") == "300")
+        // The archive holds both dumps.
+        let exported = try #require(record.step(.export)?.produced)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-tzf", exported]
+        let out = Pipe()
+        tar.standardOutput = out
+        try tar.run()
+        let members = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tar.waitUntilExit()
+        #expect(members.contains("database_kt_night_main.sql\n") && members.contains("database_kt_night_jobs.sql\n"))
+    }
+}

@@ -162,7 +162,7 @@ public enum ConfigurationLoader {
         if let within = table.string("keep_within") {
             do { policy.within = try KeepDuration(parsing: within) } catch { table.report("keep_within", "\(error)") }
         }
-        if policy.isEmpty { table.report("keep_daily", "[retention] keeps nothing: give keep_* counts (forget refuses to remove everything)") }
+        if policy.isEmpty { table.reportTable("keeps nothing: give keep_* counts (forget refuses to remove everything)") }
         var prune = PruneSchedule.everyDays(7)
         switch table.string("prune") {
         case nil, "weekly": prune = .everyDays(7)

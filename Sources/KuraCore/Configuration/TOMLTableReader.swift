@@ -39,6 +39,11 @@ final class TOMLTableReader {
         self.context = context
     }
 
+    /// Records a problem with the table as a whole (at its header's line).
+    func reportTable(_ message: String) {
+        context.report("\(section): \(message)", at: String(prefix.dropLast()))
+    }
+
     /// Records a problem with `key`'s value.
     func report(_ key: String, _ message: String) {
         context.report("\(prefix)\(key): \(message)", at: prefix + key)
