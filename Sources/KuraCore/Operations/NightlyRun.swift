@@ -16,11 +16,14 @@ public final class NightlyRun {
         public var dryRun: Bool
         /// How long each step waits for a conflicting lock.
         public var lockWait: TimeInterval
+        /// Run the restore test tonight whatever `[checks]` says.
+        public var restoreTest: Bool
         public var now: Date
 
-        public init(dryRun: Bool = false, lockWait: TimeInterval = 1800, now: Date = Date()) {
+        public init(dryRun: Bool = false, lockWait: TimeInterval = 1800, restoreTest: Bool = false, now: Date = Date()) {
             self.dryRun = dryRun
             self.lockWait = lockWait
+            self.restoreTest = restoreTest
             self.now = now
         }
     }
@@ -287,6 +290,7 @@ public final class NightlyRun {
     }
 
     private func restoreTestSkipReason(_ repository: Repository) -> String? {
+        if options.restoreTest { return nil }
         guard let days = configuration.checks.restoreTestEveryDays else { return "no restore_test_every_days in [checks]" }
         // Verification records go with their snapshot when it is forgotten; run records stay.
         let tested = ((try? repository.verifications()) ?? []).compactMap { Timestamp.parse($0.record.time) }

@@ -24,13 +24,16 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Say what would run (opens the repository; runs no hook, sends no ping, writes nothing).")
     var dryRun = false
 
+    @Flag(help: "Run the restore test tonight, whatever [checks] restore_test_every_days says.")
+    var restoreTest = false
+
     @Option(help: ArgumentHelp("Wait up to DURATION for another process's lock at each step.", valueName: "DURATION"))
     var retryLock = KeepDuration(minutes: 30)
 
     func run() throws {
         let site = try config.load()
         let record = Terminal.withProgress("ran", shown: false) { _, cancellation in
-            NightlyRun(configuration: site, options: .init(dryRun: dryRun, lockWait: retryLock.approximateInterval),
+            NightlyRun(configuration: site, options: .init(dryRun: dryRun, lockWait: retryLock.approximateInterval, restoreTest: restoreTest),
                        cancellation: cancellation) { line in
                 if output.json { Terminal.write(line + "\n") } else { print(line) }
                 fflush(nil)

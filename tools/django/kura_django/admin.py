@@ -99,8 +99,13 @@ class BackupAdmin(admin.ModelAdmin):
         for archive in archives:
             archive["human_size"] = operations.human(archive["size"])
         latest = snapshots[-1]["export_name"] if snapshots else "latest"
+        try:
+            status, status_error = operations.status(kura), None
+        except KuraError as failure:
+            status, status_error = None, failure.message
         return TemplateResponse(request, "kura_django/backups.html", self.context(
             request, snapshots=list(reversed(snapshots)), archives=archives, error=error, job=jobs.read(kura.conf),
+            status=status, status_error=status_error,
             restore_command=f"python manage.py restore_data {latest}", is_superuser=request.user.is_superuser))
 
     def backup_now(self, request):

@@ -18,8 +18,11 @@ def human(size):
 
 
 def backup(kura=None, dest=None, restore_test=False, step=lambda name: None):
-    """Snapshot, then export (unless EXPORT is "none"), then KEEP on snapshots and archives.
-    Returns a dict with the snapshot, archive, removals and a one-line summary."""
+    """The night, by `kura run` (kura.toml: KURA["CONFIG"], or written from the KURA dict): the
+    snapshot, the export, KEEP on snapshots (forget + prune) and on archives, the restore test with
+    --restore-test. Returns a dict with the snapshot, archive, removals, the run record and a
+    one-line summary; raises KuraError with the failed step's message when a step other than the
+    restore test failed."""
     kura = kura or Kura()
     conf = kura.conf
     step(_("backing up"))
@@ -28,22 +31,24 @@ def backup(kura=None, dest=None, restore_test=False, step=lambda name: None):
     if not kura.media_exists():
         # A fresh site with no upload yet still has a database to protect.
         notices.append(_("no media folder yet (%(path)s): database only") % {"path": conf.media_root})
-    report = kura.backup()
-    snapshot = report["snapshot_id"]
-    summary = report["summary"]
-    result = {"snapshot": snapshot, "summary": summary, "archive": None, "removed_archives": [], "forgotten": 0}
-    if conf.export != "none" or dest:
-        step(_("exporting"))
-        result["archive"] = kura.export(snapshot, dest or conf.export_dir)
-    if conf.keep:
-        step(_("applying retention"))
-        forget = kura.forget(conf.keep) or {}
-        result["forgotten"] = sum(len(group["remove"]) for group in forget.get("groups", []))
+    record = kura.night(export_dir=dest, restore_test=restore_test, on_line=step)
+    steps = {item["name"]: item for item in record["steps"]}
+    failed = [item for item in record["steps"] if item["status"] == "failed" and item["name"] != "restore_test"]
+    if failed:
+        raise KuraError(record["exit_code"] or 1, f"{failed[0]['name']}: {failed[0]['message']}")
+    backup_step = steps["backup"]
+    summary = {"data_added_stored": backup_step["figures"].get("bytes_added_stored", 0),
+               "total_bytes": backup_step["figures"].get("total_bytes", 0)}
+    snapshot = backup_step["produced"]
+    export = steps.get("export", {})
+    forget = steps.get("forget", {})
+    result = {"snapshot": snapshot, "summary": summary, "archive": export.get("produced") if export.get("status") == "ok" else None,
+              "removed_archives": [], "forgotten": int(forget.get("figures", {}).get("removed", 0)), "record": record}
+    if conf.keep and (conf.export != "none" or dest):
         result["removed_archives"] = rotation.rotate(dest or conf.export_dir, conf.database_name, conf.keep)
     if restore_test:
-        step(_("restore test"))
-        test = kura.restore_test(snapshot) or {}
-        result["restore_test"] = test
+        test = steps.get("restore_test", {})
+        result["restore_test"] = {"ok": test.get("status") == "ok", "message": test.get("message", "")}
     parts = [_("snapshot %(id)s: %(added)s added of %(total)s") % {
         "id": snapshot[:8], "added": human(summary["data_added_stored"]), "total": human(summary["total_bytes"])}]
     if result["archive"]:
@@ -52,12 +57,44 @@ def backup(kura=None, dest=None, restore_test=False, step=lambda name: None):
         parts.append(_("%(snapshots)d snapshot(s) and %(archives)d archive(s) rotated out") % {
             "snapshots": result["forgotten"], "archives": len(result["removed_archives"])})
     if restore_test:
-        parts.append(_("restore test passed") if result["restore_test"].get("ok") else _("restore test FAILED"))
+        parts.append(_("restore test passed") if result["restore_test"]["ok"] else _("restore test FAILED"))
     parts += notices
-    result["ok"] = not restore_test or bool(result["restore_test"].get("ok"))
+    result["ok"] = not restore_test or result["restore_test"]["ok"]
     details = "; ".join(parts)
     result["line"] = (_("Backup OK: %(details)s") if result["ok"] else _("Backup saved, but: %(details)s")) % {"details": details}
     return result
+
+
+def status(kura=None):
+    """`kura status` made ready for the admin page: the verdict, its problems, each source's last
+    backup, and the last 7 nights as bars (bytes added, backup time) scaled to the tallest."""
+    kura = kura or Kura()
+    found = kura.status()
+    if found is None:
+        return None
+    nights = found.get("nights", [])
+    most_bytes = max([night["bytes_added"] for night in nights] + [1])
+    most_seconds = max([night["seconds"] for night in nights] + [0.001])
+    found["bars"] = [{
+        "date": night["date"][5:], "snapshots": night["snapshots"],
+        "bytes": human(night["bytes_added"]), "seconds": f"{night['seconds']:.1f}" if night["seconds"] >= 1 else f"{night['seconds']:.2f}",
+        "bytes_height": round(100 * night["bytes_added"] / most_bytes), "seconds_height": round(100 * night["seconds"] / most_seconds),
+    } for night in nights]
+    for source in found.get("sources", []):
+        age = source.get("age_hours")
+        source["age"] = (_("%(hours)d h ago") % {"hours": round(age)}) if age is not None and age >= 1 else \
+            (_("%(minutes)d min ago") % {"minutes": round(age * 60)}) if age is not None else _("never")
+        source["when"] = (source.get("last_backup") or "")[:16].replace("T", " ")
+    found["verdict_class"] = found["verdict"].lower()
+    found["repository_size"] = human(found.get("repository_bytes", 0))
+    if found.get("last_run"):
+        found["last_run"]["when"] = found["last_run"]["time"][:16].replace("T", " ")
+    test = found.get("last_restore_test")
+    if test:
+        test["when"] = test["time"][:16].replace("T", " ")
+    if found.get("restore_test_failing_since"):
+        found["failing_since"] = found["restore_test_failing_since"][:16].replace("T", " ")
+    return found
 
 
 def listing(kura=None):
@@ -103,4 +140,4 @@ def restore(reference, kura=None):
     return kura.json("restore", target, "--database", kura.conf.database_url, "--media-to", kura.conf.media_root, "--force")
 
 
-__all__ = ["backup", "listing", "verify", "resolve", "restore", "human", "KuraError"]
+__all__ = ["backup", "status", "listing", "verify", "resolve", "restore", "human", "KuraError"]

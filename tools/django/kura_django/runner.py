@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import tempfile
 
 from .conf import KuraSettings
 
@@ -87,6 +88,52 @@ class Kura:
             if keep.get(unit):
                 args += [f"--keep-{unit}", str(keep[unit])]
         return self.json(*args)
+
+    def config_path(self, export_dir=None):
+        """KURA["CONFIG"], or the kura.toml written from the KURA dict (owner-only, replaced
+        atomically each time, beside the repository or in the export folder for a remote one)."""
+        if self.conf.config:
+            return self.conf.config
+        if self.conf.remote:
+            os.makedirs(self.conf.export_dir, mode=0o700, exist_ok=True)
+            folder = self.conf.export_dir
+        else:
+            folder = os.path.dirname(os.path.abspath(self.conf.repository))
+        path = os.path.join(folder, ".kura-django.toml")
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".kura-django-")
+        with os.fdopen(fd, "w") as file:
+            file.write(self.conf.toml(export_dir, media=self.media_exists()))
+        os.replace(temporary, path)
+        return path
+
+    def night(self, export_dir=None, restore_test=False, on_line=lambda line: None):
+        """`kura run`: the night the configuration describes. Returns its run record; each line of
+        its log goes to `on_line` as it is said."""
+        args = [self.conf.binary, "run", "--config", self.config_path(export_dir), "--json"]
+        if restore_test:
+            args.append("--restore-test")
+        process = subprocess.Popen(args, env=self.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        log = []
+        for line in process.stderr:
+            line = line.rstrip("\n")
+            log.append(line)
+            on_line(line)
+        out = process.stdout.read()
+        process.wait()
+        if not out.strip():
+            errors = [line for line in log if line.startswith("kura: error: ")]
+            raise KuraError(process.returncode, errors[-1][len("kura: error: "):] if errors else (log[-1] if log else "kura run failed"))
+        return json.loads(out)
+
+    def status(self):
+        """`kura status --json` for the site's configuration (None when there is no repository yet)."""
+        if not self.has_repository():
+            return None
+        code, out, err = self.run("status", "--config", self.config_path(), "--json", check=False)
+        if not out.strip():
+            lines = [line for line in err.splitlines() if line.strip()]
+            raise KuraError(code, lines[-1] if lines else f"kura status exited with {code}")
+        return json.loads(out)
 
     def verify(self):
         return self.json("verify", check=False)

@@ -188,6 +188,42 @@ class BackupDataTests(SiteTestCase):
         page.force_login(User.objects.create_user("viewer", password="pw", is_staff=True))
         self.assertContains(page.get("/admin/kura_django/backup/"), "✔ ok")
 
+    def test_backup_data_is_a_kura_run(self):
+        out, err = self.backup("-v", "2")
+        self.assertTrue(out.startswith("Backup OK: snapshot "), out)
+        status = Kura().status()
+        run = status["last_run"]
+        self.assertEqual([step["name"] for step in run["steps"]], ["backup", "copy", "forget", "prune", "verify", "restore_test", "export"])
+        self.assertEqual(run["exit_code"], 0)
+        self.assertIn("backup: ok", err, "each line of kura run's log is a step on the way")
+        # The kura.toml written from the KURA dict is owner-only and passes `kura config check`.
+        config = Path(Kura().config_path())
+        self.assertEqual(config.stat().st_mode & 0o077, 0)
+        self.assertIn("[[database]]", config.read_text())
+        Kura().run("config", "check", "--config", str(config))
+
+    def test_a_kura_toml_describes_the_night(self):
+        url, _, env = database_url(settings.DATABASES["default"])
+        repository = settings.KURA["REPOSITORY"]
+        config = self.root / "kura.toml"
+        config.write_text(f"""repository = "{repository}"
+password_file = "{settings.KURA['PASSWORD_FILE']}"
+media = "{self.media}"
+
+[[database]]
+url = "{url}"
+
+[export]
+folder = "{self.root / 'nightly'}"
+keep = 2
+""")
+        with override_settings(KURA={"CONFIG": str(config), "BINARY": settings.KURA["BINARY"]}):
+            with mock.patch.dict(os.environ, env):
+                out, _ = self.backup()
+                self.assertTrue(out.startswith("Backup OK: snapshot "), out)
+                self.assertEqual(len(list((self.root / "nightly").glob("backup_complet_*.tar.gz"))), 1)
+                self.assertEqual(Kura().status()["verdict"], "OK")
+
     def test_dest_and_retention(self):
         self.backup("--dest", str(self.root / "elsewhere"))
         self.assertEqual(len(list((self.root / "elsewhere").glob("*.tar.gz"))), 1)
@@ -279,6 +315,20 @@ class AdminPageTests(SiteTestCase):
         self.assertTrue(LogEntry.objects.filter(user=self.staff, change_message__contains="Started a backup").exists())
         # Staff may not restore.
         self.assertEqual(staff.post(f"{self.url}{snapshot}/restore-file/", {"path": "media/profile_photos/student_1.jpg"}).status_code, 403)
+
+    def test_status_panel_shows_the_verdict_and_the_last_nights(self):
+        staff = self.client_for(self.staff)
+        self.assertContains(staff.get(self.url), "No repository yet")
+        Kura().ensure_repository()
+        page = staff.get(self.url)
+        self.assertContains(page, 'kura-verdict kura-verdict-critical">CRITICAL<')
+        self.assertContains(page, "no backup of")
+        self.backup()
+        page = staff.get(self.url)
+        self.assertContains(page, 'kura-verdict kura-verdict-ok">OK<')
+        self.assertContains(page, str(self.media))
+        self.assertContains(page, 'class="kura-night"', count=7)
+        self.assertRegex(page.content.decode(), r'kura-bar-bytes" style="height:100%"')
 
     def test_a_backup_whose_process_died_reads_as_interrupted(self):
         conf = Kura().conf
