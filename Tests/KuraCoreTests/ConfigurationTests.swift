@@ -124,6 +124,33 @@ struct ConfigurationTests {
         #expect(found.first?.description.hasPrefix(scratch.sub("kura.toml") + ":3: not valid TOML") == true)
     }
 
+    /// Table headers toml++ 3 would abort on (an assertion, not an error): refused first, with their line.
+    @Test func headersThatWouldAbortTheParserAreProblems() throws {
+        let scratch = try Self.site()
+        for header in ["[]", "[.a]", "[é]", "[[é]]", "[[=]]", "[ !]", "[ \\]", "[#]", "[é", "a = [}]", "a = [1, }]", "a = [\n}]"] {
+            let found = problems("repository = \"/r\"\nmedia = \"media\"\n\(header)\nkeep_daily = 7\n", in: scratch)
+            #expect(found.count == 1 && found.first?.line == (header.hasSuffix("\n}]") ? 4 : 3), "\(header): \(found)")
+            #expect(found.first?.message.hasPrefix("not valid TOML") == true)
+        }
+        // Brackets that are not headers pass through: nested arrays over lines, strings, comments.
+        let site = try ConfigurationLoader.parse(#"""
+            repository = "/r"   # [é] in a comment
+            media = [
+              "media",
+            ]
+            tags = [
+              "x",
+            ]
+
+            [hooks]
+            before = ["""
+            [é] [] in a string
+            """, '[.a]']
+            """#, file: scratch.sub("kura.toml"), environment: [:])
+        #expect(site.hooks.before == ["[é] [] in a string\n", "[.a]"])
+        #expect(site.tags == ["x"])
+    }
+
     @Test func unknownKeysAreNamedWithLineAndSuggestion() throws {
         let scratch = try Self.site()
         let found = problems("""

@@ -43,4 +43,19 @@ import KuraTestSupport
             #expect(error?.exitCode == 12, "\(name): \(String(describing: error))")
         }
     }
+
+    /// kura.toml inputs that made toml++ abort (a table header not starting with a key): each must
+    /// now be one configuration problem with its line.
+    @Test func configInputsAreProblemsWithALine() throws {
+        let inputs = try Self.inputs("config")
+        #expect(!inputs.isEmpty)
+        for (name, bytes) in inputs {
+            let error = kuraError { _ = try ConfigurationLoader.parse(String(decoding: bytes, as: UTF8.self), file: "/x/kura.toml", environment: [:]) }
+            guard case .configuration(let problems)? = error else {
+                Issue.record("\(name): \(String(describing: error))")
+                continue
+            }
+            #expect(problems.allSatisfy { $0.line != nil }, "\(name): \(problems)")
+        }
+    }
 }

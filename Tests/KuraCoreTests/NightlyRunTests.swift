@@ -254,6 +254,11 @@ struct NightlyRunTests {
         #expect(output == ["started"])
         let quick = try HookRunner(environment: ["KURA_HOOK": "after"], timeout: 5).run("echo $KURA_HOOK; exit 3") { output.append($0) }
         #expect(quick.status == 3 && !quick.timedOut && output.last == "after")
+        // KURA_PASSWORD stays with Kura.
+        let inherited = ["PATH": "/usr/bin:/bin", "KURA_PASSWORD": "hook must not see this", "KURA_PASSWORD_FILE": "/etc/kura/password"]
+        _ = try HookRunner(environment: [:], timeout: 5, inherited: inherited)
+            .run("echo \"[${KURA_PASSWORD:-unset}] [$KURA_PASSWORD_FILE]\"") { output.append($0) }
+        #expect(output.last == "[unset] [/etc/kura/password]")
     }
 
     @Test func statusVerdicts() throws {
@@ -281,6 +286,14 @@ struct NightlyRunTests {
         let failed = try site.status(text)
         #expect(failed.verdict == .critical && failed.problems.first?.hasPrefix("restore test failing since") == true)
         #expect(failed.restoreTestFailingSince == failing.time)
+        // An altered run record: verify names it, status reads past it.
+        let runName = try #require(try FileSystem.list(site.scratch.sub("repo/runs")).first)
+        var bytes = try read(site.scratch.sub("repo/runs/" + runName))
+        bytes[bytes.count / 2] ^= 0x20
+        try Data(bytes).write(to: URL(fileURLWithPath: site.scratch.sub("repo/runs/" + runName)))
+        let report = try RepositoryChecker(repository: site.repository).check(CheckOptions())
+        #expect(report.errors.contains { $0.hasPrefix("run record \(runName.prefix(8)) is damaged") })
+        #expect(try site.status(text).lastRun == nil)
     }
 }
 

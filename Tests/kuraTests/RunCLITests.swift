@@ -112,6 +112,19 @@ struct RunCLITests {
         #expect(status.stdout.hasPrefix("KURA CRITICAL: no backup of"))
     }
 
+    @Test func aConfigurationThatCannotStartStillReachesTheMonitor() throws {
+        let pings = try PingServer()
+        let box = try Self.site("compresion = \"zstd\"", sections: "[monitor]\nping_url = \"\(pings.url)/hc/1\"")
+        let run = try box.kura("run", "--config", box.root + "/kura.toml")
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("kura.toml:4: unknown key 'compresion'"), "\(run.stderr)")
+        #expect(pings.requests.map(\.path) == ["/hc/1/fail"])
+        #expect(pings.requests.first?.body.contains("unknown key 'compresion'") == true)
+        // A dry run does not ping.
+        #expect(try box.kura("run", "--config", box.root + "/kura.toml", "--dry-run").status == 2)
+        #expect(pings.requests.count == 1)
+    }
+
     @Test func statusCheckSpeaksNagios() throws {
         let box = try Self.site(sections: "[monitor]\nmax_backup_age_hours = 2")
         let config = box.root + "/kura.toml"

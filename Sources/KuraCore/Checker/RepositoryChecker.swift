@@ -85,6 +85,9 @@ public final class RepositoryChecker {
         for name in try repository.damagedVerifications() {
             report.errors.append("verification record \(name.prefix(8)) is damaged or was altered: 'kura verify --restore-test' writes a new one; delete verifications/\(name)")
         }
+        for name in try repository.damagedRuns() {
+            report.errors.append("run record \(name.prefix(8)) is damaged or was altered: 'kura status' skips it; delete runs/\(name)")
+        }
         if repository.isEncrypted {
             for key in try repository.keys() where key.damage != nil {
                 report.errors.append("key file \(key.id.prefix(8)) is damaged (\(key.damage ?? "")): its password no longer opens the repository; "

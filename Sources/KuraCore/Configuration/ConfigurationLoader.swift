@@ -34,11 +34,19 @@ public enum ConfigurationLoader {
         guard data.count <= 1 << 20 else {
             throw KuraError.configuration([ConfigurationProblem(file: path, line: nil, message: "larger than 1 MiB: not a configuration file")])
         }
-        return try parse(String(decoding: data, as: UTF8.self), file: path, environment: environment)
+        guard let text = String(validating: data, as: UTF8.self) else {
+            let valid = data.prefix { $0 < 0x80 }
+            let line = valid.filter { $0 == UInt8(ascii: "\n") }.count + 1
+            throw KuraError.configuration([ConfigurationProblem(file: path, line: line, message: "not UTF-8 text (TOML files are UTF-8)")])
+        }
+        return try parse(text, file: path, environment: environment)
     }
 
     /// Reads and checks configuration text, as if it were the file `file`.
     public static func parse(_ text: String, file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SiteConfiguration {
+        if let problem = TOMLHeaderCheck.firstProblem(text) {
+            throw KuraError.configuration([ConfigurationProblem(file: file, line: problem.line, message: "not valid TOML: \(problem.message)")])
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -54,6 +62,18 @@ public enum ConfigurationLoader {
             throw KuraError.configuration(context.problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
         }
         return configuration
+    }
+
+    /// The `[monitor]` of a file that did not pass the checks, when its TOML parses and the URLs
+    /// are there: the night that could not start still reaches the monitor (`kura run`).
+    public static func monitorOfRejected(_ path: String) -> MonitorSettings? {
+        guard let data = FileManager.default.contents(atPath: absolute(path)), data.count <= 1 << 20,
+              case let text = String(decoding: data, as: UTF8.self), TOMLHeaderCheck.firstProblem(text) == nil,
+              let table = try? TOMLTable(string: text),
+              let monitor = table["monitor"]?.table else { return nil }
+        let url = { (key: String) in monitor[key]?.string.flatMap { $0.hasPrefix("http://") || $0.hasPrefix("https://") ? $0 : nil } }
+        guard url("ping_url") != nil || url("ntfy_url") != nil else { return nil }
+        return MonitorSettings(pingURL: url("ping_url"), ntfyURL: url("ntfy_url"))
     }
 
     private static func absolute(_ path: String) -> String {

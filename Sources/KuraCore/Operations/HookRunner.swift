@@ -2,15 +2,19 @@ import Foundation
 
 /// Runs a `[hooks]` command with `sh -c` in a process group of its own, its output (stdout and
 /// stderr together) going to the run's log line by line, and kills the whole group (SIGTERM, then
-/// SIGKILL after 5 s) when it outlives its timeout.
+/// SIGKILL after 5 s) when it outlives its timeout. It gets Kura's environment without
+/// `KURA_PASSWORD`, plus `environment`.
 public struct HookRunner: Sendable {
     /// The variables each hook gets on top of Kura's own environment (`KURA_STEP`, `KURA_ERROR`…).
     public var environment: [String: String]
     public var timeout: Double
+    /// Kura's own environment, which the hooks inherit (less `KURA_PASSWORD`).
+    public var inherited: [String: String]
 
-    public init(environment: [String: String], timeout: Double) {
+    public init(environment: [String: String], timeout: Double, inherited: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
         self.timeout = timeout
+        self.inherited = inherited
     }
 
     /// How a hook ended.
@@ -39,7 +43,8 @@ public struct HookRunner: Sendable {
         defer { posix_spawnattr_destroy(&attributes) }
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
-        let merged = ProcessInfo.processInfo.environment.merging(environment) { _, hook in hook }
+        // The repository's password, if it came in KURA_PASSWORD, is not the hooks' business.
+        let merged = inherited.filter { $0.key != "KURA_PASSWORD" }.merging(environment) { _, hook in hook }
         let arguments = ["/bin/sh", "-c", command]
         var pid: pid_t = 0
         let spawned = withCStrings(arguments) { argv in

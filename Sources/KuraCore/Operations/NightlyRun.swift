@@ -78,7 +78,7 @@ public final class NightlyRun {
         let summary = failed.isEmpty
             ? "kura run: OK — \(ran) step(s) ok, \(steps.count - ran) skipped in \(String(format: "%.1f", duration)) s\(snapshot)"
             : "kura run: FAILED — \(failed.map { "\($0.name.rawValue): \($0.message)" }.joined(separator: "; ")) — exit \(exitCode)"
-        var record = RunRecord(time: time, host: LockInfo.currentHost, config: configuration.file, kuraVersion: KuraVersion.current,
+        let record = RunRecord(time: time, host: LockInfo.currentHost, config: configuration.file, kuraVersion: KuraVersion.current,
                                durationSeconds: duration, exitCode: exitCode, steps: steps, summary: summary)
         guard !options.dryRun else {
             say(summary)
@@ -102,7 +102,6 @@ public final class NightlyRun {
         }
         say(summary)
         for problem in pings.finish(ok: failed.isEmpty, summary: summary, log: log) { say("monitor: \(problem)") }
-        record.summary = summary
         return record
     }
 

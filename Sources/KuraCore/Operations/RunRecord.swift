@@ -80,10 +80,7 @@ extension Repository {
     /// Stores a run record (a new file; the folder is created on first use).
     @discardableResult
     public func writeRun(_ record: RunRecord) throws -> ChunkID {
-        let bytes = seal(try [UInt8](JSONEncoder.kura.encode(record)))
-        let id = SHA256Hasher.hash(bytes)
-        try store.write(bytes, as: RepositoryLayout.runName(id))
-        return id
+        try writeRecord(record, in: RepositoryLayout.runsFolder)
     }
 
     /// Every readable run record, oldest first. Unreadable ones are skipped.
@@ -92,15 +89,7 @@ extension Repository {
     }
 
     private func runsWithIDs() throws -> [(id: ChunkID, record: RunRecord)] {
-        var records: [(id: ChunkID, record: RunRecord)] = []
-        for name in try store.list("runs") {
-            guard let id = ChunkID(hex: name),
-                  let stored = try? store.read(RepositoryLayout.runName(id), limit: Self.maxRunRecordSize),
-                  SHA256Hasher.hash(stored) == id, let bytes = open(stored),
-                  let record = try? JSONDecoder().decode(RunRecord.self, from: Data(bytes)) else { continue }
-            records.append((id, record))
-        }
-        return records.sorted { $0.record.epochSeconds < $1.record.epochSeconds }
+        try readRecords(RunRecord.self, in: RepositoryLayout.runsFolder, limit: Self.maxRunRecordSize).sorted { $0.record.epochSeconds < $1.record.epochSeconds }
     }
 
     /// Deletes all but the newest `count` run records (under the exclusive lock).
@@ -108,6 +97,11 @@ extension Repository {
         let records = try runsWithIDs()
         guard records.count > count else { return }
         try store.delete(records.dropLast(count).map { RepositoryLayout.runName($0.id) })
+    }
+
+    /// The names of run records that do not match their name, do not open or do not parse.
+    func damagedRuns() throws -> [String] {
+        try damagedRecords(RunRecord.self, in: RepositoryLayout.runsFolder, limit: Self.maxRunRecordSize)
     }
 
     /// A run record lists a dozen steps: 1 MiB is far beyond any.

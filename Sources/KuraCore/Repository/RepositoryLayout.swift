@@ -30,9 +30,11 @@ public struct RepositoryLayout: Sendable {
     }
     public static func indexName(_ id: ChunkID) -> String { "index/" + id.hex }
     public static func snapshotName(_ id: ChunkID) -> String { "snapshots/" + id.hex }
-    public static func verificationName(_ id: ChunkID) -> String { "verifications/" + id.hex }
+    public static func verificationName(_ id: ChunkID) -> String { verificationsFolder + "/" + id.hex }
     /// `runs/<id>`: a `kura run` record.
-    public static func runName(_ id: ChunkID) -> String { "runs/" + id.hex }
+    public static func runName(_ id: ChunkID) -> String { runsFolder + "/" + id.hex }
+    /// The folders of the repository's small records (`StoredRecords`).
+    public static let verificationsFolder = "verifications", runsFolder = "runs"
     /// `keys/<id>`: a key file of an encrypted repository (its id is the SHA-256 hex of its bytes).
     public static func keyName(_ id: String) -> String { "keys/" + id }
 

@@ -23,32 +23,18 @@ extension Repository {
     /// Stores a verification record (a new file; the folder is created on first use).
     @discardableResult
     public func writeVerification(_ record: VerificationRecord) throws -> ChunkID {
-        let bytes = seal(try [UInt8](JSONEncoder.kura.encode(record)))
-        let id = SHA256Hasher.hash(bytes)
-        try store.write(bytes, as: RepositoryLayout.verificationName(id))
-        return id
+        try writeRecord(record, in: RepositoryLayout.verificationsFolder)
     }
 
     /// Every readable verification record with its id, oldest first. Unreadable ones are skipped
     /// (`verify` does not depend on them; `damagedVerifications` names them).
     public func verifications() throws -> [(id: ChunkID, record: VerificationRecord)] {
-        var records: [(id: ChunkID, record: VerificationRecord)] = []
-        for name in try store.list("verifications") {
-            guard let id = ChunkID(hex: name), let record = readVerification(id) else { continue }
-            records.append((id, record))
-        }
-        return records.sorted { (Timestamp.parse($0.record.time) ?? 0) < (Timestamp.parse($1.record.time) ?? 0) }
+        try readRecords(VerificationRecord.self, in: RepositoryLayout.verificationsFolder, limit: SnapshotRecord.maxFileSize).sorted { (Timestamp.parse($0.record.time) ?? 0) < (Timestamp.parse($1.record.time) ?? 0) }
     }
 
     /// The names of verification records that do not match their name, do not decrypt or do not parse.
     func damagedVerifications() throws -> [String] {
-        try store.list("verifications").filter { name in ChunkID(hex: name).flatMap(readVerification) == nil }
-    }
-
-    private func readVerification(_ id: ChunkID) -> VerificationRecord? {
-        guard let stored = try? store.read(RepositoryLayout.verificationName(id), limit: SnapshotRecord.maxFileSize),
-              SHA256Hasher.hash(stored) == id, let bytes = open(stored) else { return nil }
-        return try? JSONDecoder().decode(VerificationRecord.self, from: Data(bytes))
+        try damagedRecords(VerificationRecord.self, in: RepositoryLayout.verificationsFolder, limit: SnapshotRecord.maxFileSize)
     }
 
     /// The latest verification of each snapshot, by snapshot id (hex).

@@ -31,7 +31,17 @@ struct RunCommand: ParsableCommand {
     var retryLock = KeepDuration(minutes: 30)
 
     func run() throws {
-        let site = try config.load()
+        let site: SiteConfiguration
+        do {
+            site = try config.load()
+        } catch let error as KuraError {
+            // The night cannot start: tell the monitor too, when the file names one.
+            if !dryRun, let path = try? config.path, let monitor = ConfigurationLoader.monitorOfRejected(path) {
+                let summary = "kura run: FAILED — \(path) has problems: 'kura config check' lists them — exit \(error.exitCode)"
+                _ = MonitorPings(settings: monitor).finish(ok: false, summary: summary, log: ["\(error)", summary])
+            }
+            throw error
+        }
         let record = Terminal.withProgress("ran", shown: false) { _, cancellation in
             NightlyRun(configuration: site, options: .init(dryRun: dryRun, lockWait: retryLock.approximateInterval, restoreTest: restoreTest),
                        cancellation: cancellation) { line in

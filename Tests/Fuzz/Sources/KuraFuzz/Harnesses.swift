@@ -7,7 +7,7 @@ import Foundation
 enum Harness: String, CaseIterable {
     case tar, gzip, packTrailer = "pack-trailer", indexFile = "index-file", snapshotRecord = "snapshot-record"
     case snapshotDatabase = "snapshot-database", archiveJSON = "archive-json", databaseURL = "database-url", pathPattern = "path-pattern"
-    case age, keyFile = "key-file"
+    case age, keyFile = "key-file", config
 
     static let selected: Harness = {
         let name = ProcessInfo.processInfo.environment["KURA_FUZZ_HARNESS"] ?? ""
@@ -31,6 +31,7 @@ enum Harness: String, CaseIterable {
         case .pathPattern: Self.pathPattern(bytes)
         case .age: Self.age(bytes)
         case .keyFile: Self.keyFile(bytes)
+        case .config: Self.config(bytes)
         }
     }
 
@@ -124,6 +125,14 @@ enum Harness: String, CaseIterable {
             count += 1
             if count > 10_000 { throw KuraError.interrupted }
         }
+    }
+
+    /// The input is a kura.toml: TOML parsing (toml++ through TOMLKit), the line index, every
+    /// section's checks. Files it names are only looked at, never written.
+    static func config(_ bytes: UnsafeRawBufferPointer) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = TOMLLineIndex(text).line(of: "retention.keep_daily")
+        _ = try? ConfigurationLoader.parse(text, file: "/nonexistent/kura.toml", environment: [:])
     }
 
     static func databaseURL(_ bytes: UnsafeRawBufferPointer) {
