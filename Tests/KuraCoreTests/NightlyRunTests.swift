@@ -233,6 +233,25 @@ struct NightlyRunTests {
         #expect(status.problems.first?.contains("export") == true)
     }
 
+    @Test func copyToSendsEachNewSnapshotOffsite() throws {
+        let site = try NightlySite()
+        let offsite = try Repository.initialize(at: site.scratch.sub("offsite"), cacheRoot: site.scratch.sub("offsite-cache"))
+        let destinations = "copy_to = [\"\(site.scratch.sub("offsite"))\", \"\(site.scratch.sub("nowhere"))\"]\n"
+        let text = site.toml().replacingOccurrences(of: "cache_dir = ", with: destinations + "cache_dir = ")
+        let (record, lines) = try site.run(text)
+        // One destination took the snapshot; the missing one fails the step (exit 10), and nothing
+        // else: forget, verify, the restore test and the export ran.
+        let copy = try #require(record.step(.copy))
+        #expect(copy.status == .failed && copy.exitCode == 10, "\(lines)")
+        #expect(copy.message.hasPrefix("\(site.scratch.sub("nowhere")): no Kura repository"))
+        #expect(lines.contains { $0.hasPrefix("copied snapshot \(record.step(.backup)?.produced?.prefix(8) ?? "?") to \(site.scratch.sub("offsite"))") })
+        for name in [RunStep.Name.forget, .verify, .restoreTest, .export] { #expect(record.step(name)?.status == .ok) }
+        #expect(record.exitCode == 10)
+        let copied = try offsite.snapshots()
+        let newest = try site.repository.snapshots().last
+        #expect(copied.count == 1 && copied.first?.record.time == newest?.record.time)
+    }
+
     @Test func aFailedBackupSkipsWhatDependsOnIt() throws {
         let site = try NightlySite()
         var configuration = try ConfigurationLoader.parse(site.toml(), file: site.scratch.sub("kura.toml"), environment: [:])
@@ -243,6 +262,23 @@ struct NightlyRunTests {
         for name in [RunStep.Name.forget, .prune, .export] { #expect(record.step(name)?.status == .skipped) }
         #expect(record.step(.verify)?.status == .ok)
         #expect(record.exitCode == 1)
+    }
+
+    /// Forget takes a tested snapshot's verification record with it; the run records keep the
+    /// restore test's history, so neither the schedule nor the status loses it.
+    @Test func theRestoreTestIsRememberedAfterItsSnapshotIsForgotten() throws {
+        let site = try NightlySite()
+        let text = site.toml(retention: "keep_last = 1\nprune = \"never\"")
+        let (first, _) = try site.run(text)
+        #expect(first.step(.restoreTest)?.status == .ok)
+        Thread.sleep(forTimeInterval: 1.1)
+        let (second, lines) = try site.run(text)
+        #expect(second.step(.forget)?.figures["removed"] == 1, "\(lines)")
+        #expect(try site.repository.verifications().isEmpty)
+        #expect(second.step(.restoreTest)?.status == .skipped)
+        let status = try site.status(text)
+        #expect(status.verdict == .ok, "\(status.problems)")
+        #expect(status.lastRestoreTest?.ok == true && status.lastRestoreTest?.time == first.time)
     }
 
     @Test func aHookThatHangsIsKilledAtItsTimeout() throws {

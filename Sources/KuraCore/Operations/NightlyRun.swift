@@ -110,8 +110,9 @@ public final class NightlyRun {
     public static func facts(of repository: Repository) throws -> RepositoryFacts {
         let snapshots = try repository.snapshots()
         let totals = try repository.index().totals()
+        let tests = RestoreTestHistory.of(verifications: try repository.verifications().map(\.record), runs: try repository.runs())
         return RepositoryFacts(snapshots: snapshots.count, lastSnapshotTime: snapshots.map(\.record.epochSeconds).max(),
-                               repositoryBytes: totals.stored, lastRestoreTest: try repository.verifications().last?.record)
+                               repositoryBytes: totals.stored, lastRestoreTest: tests.last)
     }
 
     // MARK: - Steps
@@ -292,9 +293,8 @@ public final class NightlyRun {
         if options.restoreTest { return nil }
         guard let days = configuration.checks.restoreTestEveryDays else { return "no restore_test_every_days in [checks]" }
         // Verification records go with their snapshot when it is forgotten; run records stay.
-        let tested = ((try? repository.verifications()) ?? []).compactMap { Timestamp.parse($0.record.time) }
-            + pastRuns(repository).filter { $0.step(.restoreTest).map { $0.status != .skipped } ?? false }.map(\.epochSeconds)
-        guard let last = tested.max() else { return nil }
+        let tests = RestoreTestHistory.of(verifications: ((try? repository.verifications()) ?? []).map(\.record), runs: pastRuns(repository))
+        guard let last = tests.last?.epochSeconds else { return nil }
         let age = options.now.timeIntervalSince1970 - last
         return age >= Double(days) * 86_400 - 3600 ? nil : "last restore test \(HumanReadable.age(age)) ago; every \(days) days"
     }

@@ -55,7 +55,7 @@ public struct PrometheusTextfile {
             }
             if let test = facts.lastRestoreTest {
                 file.gauge("kura_restore_test_success", "1 when the newest restore test passed.", test.ok ? 1 : 0)
-                file.gauge("kura_restore_test_timestamp_seconds", "When the newest restore test ran.", Timestamp.parse(test.time) ?? 0)
+                file.gauge("kura_restore_test_timestamp_seconds", "When the newest restore test ran.", test.epochSeconds)
             }
         }
         return file
@@ -84,5 +84,5 @@ public struct RepositoryFacts: Sendable {
     /// The newest snapshot's time (epoch seconds).
     public var lastSnapshotTime: Double?
     public var repositoryBytes: Int64?
-    public var lastRestoreTest: VerificationRecord?
+    public var lastRestoreTest: RestoreTestResult?
 }

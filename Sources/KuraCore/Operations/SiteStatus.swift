@@ -47,7 +47,7 @@ public struct SiteStatus: Encodable, Sendable {
     public var repositoryBytes: Int64
     public var nights: [Night]
     public var lastRun: RunRecord?
-    public var lastRestoreTest: VerificationRecord?
+    public var lastRestoreTest: RestoreTestResult?
     /// The newest restore test that passed, when the newest failed.
     public var restoreTestFailingSince: String?
 
@@ -62,7 +62,7 @@ public struct SiteStatus: Encodable, Sendable {
     public static func of(_ repository: Repository, configuration: SiteConfiguration?, now: Date = Date()) throws -> SiteStatus {
         let snapshots = try repository.snapshots()
         let runs = try repository.runs()
-        let verifications = try repository.verifications().map(\.record)
+        let tests = RestoreTestHistory.of(verifications: try repository.verifications().map(\.record), runs: runs)
         let maxAge = (configuration?.monitor.maxBackupAgeHours ?? 26) * 3600
         let nowSeconds = now.timeIntervalSince1970
 
@@ -86,15 +86,13 @@ public struct SiteStatus: Encodable, Sendable {
         }
         if paths.isEmpty { problems.append((.critical, "no snapshot in the repository")) }
 
-        let lastTest = verifications.last
-        var failingSince: String?
-        if let lastTest, !lastTest.ok {
-            let lastPass = verifications.last { $0.ok }
-            failingSince = verifications.first { !$0.ok && (Timestamp.parse($0.time) ?? 0) > (lastPass.flatMap { Timestamp.parse($0.time) } ?? 0) }?.time
-            problems.append((.critical, "restore test failing since \(failingSince.map(Self.shortTime) ?? "?")"))
+        let lastTest = tests.last
+        let failingSince = RestoreTestHistory.failingSince(tests)
+        if let failingSince {
+            problems.append((.critical, "restore test failing since \(Self.shortTime(failingSince))"))
         }
         if let days = configuration?.checks.restoreTestEveryDays {
-            let age = lastTest.flatMap { Timestamp.parse($0.time) }.map { nowSeconds - $0 }
+            let age = lastTest.map { nowSeconds - $0.epochSeconds }
             if age.map({ $0 > Double(days) * 2 * 86_400 }) ?? true {
                 problems.append((.warning, age.map { "last restore test \(HumanReadable.age($0)) ago (every \(days) days configured)" }
                                  ?? "no restore test yet (every \(days) days configured)"))
