@@ -91,7 +91,8 @@ public final class NightlyRun {
             } catch {
                 say("could not store the run record: \(error)")
             }
-            facts = try? Self.facts(of: repo)
+            // This night's record joins the ones read before the steps: no second read of runs/.
+            facts = try? Self.facts(of: repo, runs: pastRuns(repo) + [record])
         }
         if let path = configuration.monitor.prometheusTextfile {
             do {
@@ -106,11 +107,11 @@ public final class NightlyRun {
     }
 
     /// What a repository holds: snapshot count, the newest one's time, stored bytes, the newest
-    /// restore test.
-    public static func facts(of repository: Repository) throws -> RepositoryFacts {
+    /// restore test (from its verification records and `runs`, its run records).
+    static func facts(of repository: Repository, runs: [RunRecord]) throws -> RepositoryFacts {
         let snapshots = try repository.snapshots()
         let totals = try repository.index().totals()
-        let tests = RestoreTestHistory.of(verifications: try repository.verifications().map(\.record), runs: try repository.runs())
+        let tests = RestoreTestHistory.of(verifications: try repository.verifications().map(\.record), runs: runs)
         return RepositoryFacts(snapshots: snapshots.count, lastSnapshotTime: snapshots.map(\.record.epochSeconds).max(),
                                repositoryBytes: totals.stored, lastRestoreTest: tests.last)
     }
