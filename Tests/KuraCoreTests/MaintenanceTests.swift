@@ -120,6 +120,62 @@ import KuraTestSupport
         #expect(again.packsDeleted == 0 && again.packsRepacked == 0 && again.indexFilesWritten == 0)
     }
 
+    /// Prune replaces only the index files that list a pack it deletes or repacks; the others
+    /// stay, byte for byte, and a cache loaded before follows without a rebuild. Once ten small
+    /// index files have gathered, they are merged (DESIGN.md, invariant 45).
+    @Test func pruneRewritesOnlyTheIndexFilesItChangesAndCompactsSmallOnes() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository(config: .new(packSize: 1 << 20))
+        // Each night backs up a folder of its own: its packs and its index file are its own.
+        func night(_ number: Int) throws -> Snapshot {
+            let media = scratch.sub("media-\(number)")
+            try write(randomBytes(300_000, seed: UInt64(500 + number)), to: media + "/photo-\(number).jpg")
+            let time = String(format: "2026-02-%02dT02:00:00.000000000+01:00", number + 1)
+            return try Archiver(repository: repository).backup(BackupOptions(media: media, host: "test-host", time: time)).snapshot
+        }
+        let first = try (0..<4).map(night)
+        let filesBefore = Set(try repository.listIndexFiles())
+        #expect(filesBefore.count == 4)
+        let other = try Repository.open(at: scratch.sub("repo"), cacheRoot: scratch.sub("cache-2"))
+        let otherIndex = try other.index()
+        let goneChunks = try repository.openSnapshot(first[1]).entry("media/photo-1.jpg")?.chunks ?? []
+        #expect(try !goneChunks.isEmpty && otherIndex.contained(goneChunks).count == goneChunks.count)
+
+        try repository.forget([first[1]])
+        let report = try Pruner(repository: repository).prune(PruneOptions(maxUnused: 0))
+        #expect(report.packsDeleted >= 1)
+        #expect((report.indexFilesDeleted, report.indexFilesKept, report.indexFilesCompacted) == (1, 3, 0))
+        let filesAfter = Set(try repository.listIndexFiles())
+        #expect(filesBefore.subtracting(filesAfter).count == 1, "only night 1's index file is replaced")
+        #expect(filesAfter.subtracting(filesBefore).count == report.indexFilesWritten)
+        #expect(report.indexBytesWritten > 0 && report.indexBytesWritten < 1000, "\(report.indexBytesWritten) bytes for a file listing nothing")
+        // The cache loaded before the prune drops night 1's packs and keeps the rest.
+        try otherIndex.synchronize(with: other)
+        #expect(try otherIndex.contained(goneChunks).isEmpty)
+        let freshIndex = try Repository.open(at: scratch.sub("repo"), cacheRoot: scratch.sub("cache-3")).index()
+        #expect(try otherIndex.totals() == freshIndex.totals())
+        #expect(try otherIndex.packs() == freshIndex.packs())
+        #expect(try RepositoryChecker(repository: try scratch.reopen()).check(CheckOptions(readData: true)).ok)
+
+        // Nine more nights: 3 + 9 = 12 small index files. Forgetting one night now merges them all.
+        let later = try (4..<13).map(night)
+        try repository.forget([later[0]])
+        let merged = try Pruner(repository: repository).prune(PruneOptions(maxUnused: 0))
+        #expect(merged.indexFilesCompacted == 11 && merged.indexFilesKept == 0, "\(merged)")
+        let remaining = try repository.listIndexFiles()
+        #expect(remaining.count == 1)
+        let reopened = try scratch.reopen()
+        #expect(try RepositoryChecker(repository: reopened).check(CheckOptions(readData: true)).ok)
+        try otherIndex.synchronize(with: other)
+        #expect(try otherIndex.totals() == reopened.index().totals())
+        for snapshot in [first[0], first[3], later[8]] {
+            let result = try restore(reopened, snapshot, to: scratch.sub("out-\(snapshot.id.short)"))
+            #expect(result.failed.isEmpty && result.files == 1)
+        }
+        // Nothing left to merge or delete: the next prune writes no index file.
+        #expect(try Pruner(repository: repository).prune(PruneOptions(maxUnused: 0)).indexFilesWritten == 0)
+    }
+
     /// `--dry-run` prints the plan that would run, and executing that very plan does exactly it.
     @Test func thePlanIsWhatExecutes() throws {
         let (scratch, repository, snapshots, media) = try nights()

@@ -27,8 +27,11 @@ public final class RepositoryChecker {
         let started = Date()
         var report = CheckReport()
         let index = try repository.index()
-        report.indexFiles = try repository.listIndexFiles().count
-        for id in index.damagedIndexFiles {
+        let indexFiles = try repository.listIndexFiles()
+        report.indexFiles = indexFiles.count
+        let loadedDamaged = Set(index.damagedIndexFiles)
+        let damaged = loadedDamaged.union(indexFiles.filter { !loadedDamaged.contains($0) && !repository.indexFileIsIntact($0) })
+        for id in damaged.sorted() {
             report.errors.append("index file \(id.short) is damaged: run 'kura repair index'")
         }
         let usage = try ChunkUsage(index: index)

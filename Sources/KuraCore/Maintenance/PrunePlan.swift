@@ -9,6 +9,8 @@ public struct PrunePlan {
     public internal(set) var keep: [ChunkID] = []
     /// Packs on disk in no index file (left by killed backups or prunes): deleted.
     public internal(set) var unreferenced: [ChunkID] = []
+    /// The index files replaced (those listing a deleted or repacked pack, and small ones merged).
+    var indexRewrite = IndexRewritePlan(contents: [:], present: [], changed: [])
     /// The figures before, and those after as planned.
     public internal(set) var report = PruneReport()
     /// Stored bytes of the kept packs.

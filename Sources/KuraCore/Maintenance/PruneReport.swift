@@ -13,6 +13,11 @@ public struct PruneReport: Sendable, Encodable {
     public var unusedBytesAfter: Int64 = 0
     public var indexFilesWritten = 0
     public var indexFilesDeleted = 0
+    /// Index files prune left as they were (only those listing a changed pack are rewritten).
+    public var indexFilesKept = 0
+    /// Small index files merged into the new ones (a compaction).
+    public var indexFilesCompacted = 0
+    public var indexBytesWritten: Int64 = 0
     public var temporaryFilesRemoved = 0
     public var durationSeconds = 0.0
 
@@ -23,7 +28,8 @@ public struct PruneReport: Sendable, Encodable {
         case packsRepacked = "packs_repacked", packsWritten = "packs_written", unreferencedPacks = "unreferenced_packs"
         case bytesBefore = "bytes_before", bytesAfter = "bytes_after", unusedBytesBefore = "unused_bytes_before"
         case unusedBytesAfter = "unused_bytes_after", indexFilesWritten = "index_files_written"
-        case indexFilesDeleted = "index_files_deleted", temporaryFilesRemoved = "temporary_files_removed"
+        case indexFilesDeleted = "index_files_deleted", indexFilesKept = "index_files_kept"
+        case indexFilesCompacted = "index_files_compacted", indexBytesWritten = "index_bytes_written", temporaryFilesRemoved = "temporary_files_removed"
         case durationSeconds = "duration_seconds"
     }
 }

@@ -20,8 +20,9 @@ public struct PruneOptions: Sendable {
 ///    `maxUnused` are repacked (their used chunks copied, verified, into new packs); packs in
 ///    no index file (left by killed backups) are deleted;
 /// 3. writes in the order that keeps every step crash-safe: new packs durable → new index files
-///    (the last supersedes all old ones) → old index files deleted → old packs deleted → `tmp/`
-///    emptied.
+///    (the last supersedes the old ones they replace: only those listing a deleted or repacked
+///    pack, and small ones when a merge is worth it — `IndexRewritePlan`) → those old index files
+///    deleted → old packs deleted → `tmp/` emptied.
 public final class Pruner {
     private let repository: Repository
 
@@ -66,6 +67,10 @@ public final class Pruner {
         plan.report.unreferencedPacks = plan.unreferenced.count
         for pack in plan.unreferenced { plan.report.bytesBefore += try repository.store.size(of: RepositoryLayout.packName(pack)) ?? 0 }
         plan.report.bytesAfter = plan.keptBytes + plan.repack.reduce(Int64(0)) { $0 + $1.usedBytes }
+        plan.indexRewrite = IndexRewritePlan(contents: try index.indexFileContents(), present: try repository.listIndexFiles(),
+                                             changed: Set(plan.delete + plan.repack.map(\.pack)))
+        plan.report.indexFilesCompacted = plan.indexRewrite.compacted
+        plan.report.indexFilesKept = plan.indexRewrite.untouched
         plan.report.durationSeconds = Date().timeIntervalSince(started)
         return plan
     }
@@ -80,16 +85,16 @@ public final class Pruner {
         let newPacks = plan.repack.isEmpty ? []
             : try copyLiveChunks(of: plan.repack, usage: plan.usage, progress: progress, cancellation: cancellation)
         report.packsWritten = newPacks.count
-        // 2. New index files; the last supersedes every present one. 3. Old index files deleted.
-        if !plan.delete.isEmpty || !plan.repack.isEmpty {
+        // 2. New index files; the last supersedes the ones they replace. 3. Those deleted.
+        if !plan.indexRewrite.isEmpty {
             let index = try repository.index()
-            let old = try repository.listIndexFiles()
-            var rewriter = IndexRewriter(repository: repository, superseding: old)
-            for pack in plan.keep { try rewriter.add(pack: pack, entries: try index.entries(inPack: pack)) }
+            var rewriter = IndexRewriter(repository: repository, superseding: plan.indexRewrite.superseded)
+            for pack in plan.indexRewrite.keptPacks { try rewriter.add(pack: pack, entries: try index.entries(inPack: pack)) }
             for pack in newPacks { try rewriter.add(pack: pack.id, entries: pack.entries) }
             try rewriter.finish()
             report.indexFilesWritten = rewriter.filesWritten
-            report.indexFilesDeleted = old.count
+            report.indexFilesDeleted = plan.indexRewrite.superseded.count
+            report.indexBytesWritten = Int64(rewriter.bytesWritten)
         }
         // 4. Old packs. Never one the new index names: repacking writes the same bytes as a killed
         //    prune did, so a new pack may have the name of an unreferenced leftover.

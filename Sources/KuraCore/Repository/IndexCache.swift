@@ -4,9 +4,10 @@ import GRDB
 /// The local SQLite copy of the repository's effective index (`$KURA_CACHE/<repo id>/index.sqlite`).
 ///
 /// It is only a cache: `synchronize(with:)` compares the index files it has loaded with those in
-/// the repository, loads new ones, and rebuilds from scratch when one it loaded is gone or
-/// superseded (by prune or repair). Lookups go to SQLite, so memory stays bounded whatever the
-/// number of chunks. A chunk may lie in more than one pack (two backups at once); every copy is
+/// the repository, loads new ones, and drops the entries of one it loaded that is gone or
+/// superseded (by prune or repair) — only that file's packs, so a prune that rewrote a few index
+/// files costs the cache those files, not a rebuild. Lookups go to SQLite, so memory stays bounded
+/// whatever the number of chunks. A chunk may lie in more than one pack (two backups at once); every copy is
 /// recorded, and lookups return one of them.
 public final class IndexCache {
     let database: DatabaseQueue
@@ -15,7 +16,7 @@ public final class IndexCache {
     /// `kura verify` reports them and `kura repair index` replaces them.
     public private(set) var damagedIndexFiles: [ChunkID] = []
     /// Bumped when the cache's tables change; an older cache is dropped and rebuilt.
-    private static let schemaVersion = 3
+    private static let schemaVersion = 4
 
     public init(path: String) throws {
         self.path = path
@@ -30,8 +31,12 @@ public final class IndexCache {
                 if try Int.fetchOne(db, sql: "PRAGMA user_version") != Self.schemaVersion {
                     try db.execute(sql: """
                         DROP TABLE IF EXISTS index_files; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS superseded;
-                        DROP TABLE IF EXISTS headers;
+                        DROP TABLE IF EXISTS headers; DROP TABLE IF EXISTS index_packs;
                         CREATE TABLE index_files (id BLOB PRIMARY KEY) WITHOUT ROWID;
+                        CREATE TABLE index_packs (
+                            file BLOB NOT NULL, pack BLOB NOT NULL, entries INTEGER NOT NULL, PRIMARY KEY (file, pack)
+                        ) WITHOUT ROWID;
+                        CREATE INDEX index_packs_by_pack ON index_packs (pack);
                         CREATE TABLE headers (id BLOB PRIMARY KEY) WITHOUT ROWID;
                         CREATE TABLE superseded (id BLOB NOT NULL, by BLOB NOT NULL, PRIMARY KEY (id, by)) WITHOUT ROWID;
                         CREATE TABLE chunks (
@@ -77,17 +82,35 @@ public final class IndexCache {
             }
         }
         let effective = present.subtracting(superseded)
-        var current = loaded
-        if !loaded.isSubset(of: effective) {
-            try perform { db in try db.execute(sql: "DELETE FROM chunks; DELETE FROM index_files") }
-            current = []
-        }
+        try drop(loaded.subtracting(effective))
         damagedIndexFiles = []
-        for id in effective.subtracting(current).sorted() {
+        for id in effective.subtracting(loaded).sorted() {
             do {
                 try add(try repository.readIndexFile(id), id: id)
             } catch KuraError.integrity {
                 damagedIndexFiles.append(id)
+            }
+        }
+    }
+
+    /// Forgets loaded index files that are no longer effective: their entries go, except those of
+    /// a pack another loaded file also lists (a pack's entries are fixed by its bytes, so every
+    /// index file that names it names the same ones).
+    private func drop(_ files: Set<ChunkID>) throws {
+        guard !files.isEmpty else { return }
+        try perform { db in
+            try db.inTransaction {
+                try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS dropped_files (id BLOB PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.dropped_files")
+                for id in files { try db.execute(sql: "INSERT INTO temp.dropped_files (id) VALUES (?)", arguments: [Data(id.bytes)]) }
+                try db.execute(sql: """
+                    DELETE FROM chunks WHERE pack IN (
+                        SELECT pack FROM index_packs WHERE file IN temp.dropped_files
+                        EXCEPT SELECT pack FROM index_packs WHERE file NOT IN temp.dropped_files);
+                    DELETE FROM index_packs WHERE file IN temp.dropped_files;
+                    DELETE FROM index_files WHERE id IN temp.dropped_files;
+                    DELETE FROM temp.dropped_files;
+                    """)
+                return .commit
             }
         }
     }
@@ -106,8 +129,11 @@ public final class IndexCache {
                 let statement = try db.cachedStatement(sql: """
                     INSERT OR IGNORE INTO chunks (id, pack, offset, stored_length, plain_length, codec) VALUES (?, ?, ?, ?, ?, ?)
                     """)
+                let listing = try db.cachedStatement(sql: "INSERT OR REPLACE INTO index_packs (file, pack, entries) VALUES (?, ?, ?)")
+                let fileData = Data(id.bytes)
                 for pack in index.packs {
                     let packData = Data(pack.pack.bytes)
+                    try listing.execute(arguments: [fileData, packData, pack.entries.count])
                     for entry in pack.entries {
                         try statement.execute(arguments: [Data(entry.chunk.bytes), packData, Int64(entry.offset),
                                                           Int64(entry.storedLength), Int64(entry.plainLength), Int64(entry.codec.rawValue)])
@@ -180,6 +206,22 @@ public final class IndexCache {
                 SELECT count(DISTINCT id), coalesce(sum(stored_length), 0), coalesce(sum(plain_length), 0), count(DISTINCT pack) FROM chunks
                 """)
             return (row?[0] ?? 0, row?[1] ?? 0, row?[2] ?? 0, row?[3] ?? 0)
+        }
+    }
+
+    /// The loaded index files with the packs each lists and their entry counts: prune rewrites
+    /// only the files that list a pack it changes, and merges small files (`IndexLayout`).
+    func indexFileContents() throws -> [ChunkID: [(pack: ChunkID, entries: Int)]] {
+        try perform { db in
+            var result: [ChunkID: [(pack: ChunkID, entries: Int)]] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT p.file, p.pack, p.entries FROM index_packs p JOIN index_files f ON f.id = p.file ORDER BY p.file, p.pack
+                """)
+            while let row = try rows.next() {
+                guard let file = ChunkID(bytes: row[0] as Data), let pack = ChunkID(bytes: row[1] as Data) else { continue }
+                result[file, default: []].append((pack, row[2]))
+            }
+            return result
         }
     }
 

@@ -45,7 +45,9 @@ struct PruneCommand: RepositoryCommand {
             \(Format.bytes(report.unusedBytesAfter)) of it unused
             """)
         if !report.dryRun {
-            print("index: \(report.indexFilesWritten) file(s) written, \(report.indexFilesDeleted) replaced; "
+            let compacted = report.indexFilesCompacted > 0 ? " (\(report.indexFilesCompacted) small ones merged)" : ""
+            print("index: \(report.indexFilesWritten) file(s) written (\(Format.bytes(report.indexBytesWritten))), "
+                  + "\(report.indexFilesDeleted) replaced\(compacted), \(report.indexFilesKept) kept as they were; "
                   + "\(report.temporaryFilesRemoved) temp file(s) removed in \(String(format: "%.2f", report.durationSeconds)) s")
         }
     }
