@@ -11,10 +11,10 @@ import KuraTestSupport
         let noise = randomBytes(3 << 20, seed: 11)
         var output: [UInt8] = []
         let writer = try GzipWriter(level: 2) { output.append(contentsOf: $0) }
-        // Compressible and incompressible (deflate stored blocks) segments, interleaved.
+        // Segments of several levels and incompressible ones (deflate stored blocks), interleaved.
         try writer.write(text)
-        try writer.write(noise, compressible: false)
-        try writer.write(Array(text.prefix(1000)))
+        try noise.withUnsafeBytes { try writer.write($0, level: 0) }
+        try text.prefix(1000).withUnsafeBytes { try writer.write($0, level: 6) }
         try writer.finish()
         let expected = text + noise + Array(text.prefix(1000))
         #expect(output.count < expected.count && output.count > noise.count, "text shrinks, noise does not: \(output.count)")

@@ -23,16 +23,15 @@ public struct ExportResult: Sendable {
 ///
 /// Deterministic: members in snapshot path order, owner 0/0 without names, modes and mtimes from
 /// the snapshot, a gzip header without time or name; two exports of a snapshot are identical.
-/// Fast: compressible data is deflated on all cores, chunks stored raw in the repository (they
-/// did not compress) become deflate stored blocks. Crash-safe: the archive is written under a
+/// Fast: compressible data is deflated on all cores, each chunk at the effort its zstd result
+/// calls for (`DeflateEffort`); chunks stored raw in the repository (they did not compress)
+/// become deflate stored blocks. Crash-safe: the archive is written under a
 /// temp name and renamed when complete, then the JSON; a JSON on disk means a complete archive.
 public final class ArchiveExporter {
     private let repository: Repository
-    /// gzip level for compressible data.
-    public var level = ArchiveExporter.defaultLevel
-    /// Level 2: on the benchmark site 1.8 % larger than `tar -czf` (level 6) at 5.9× its speed;
-    /// level 6 gives gzip's size (−0.1 %) at 3.7× (docs/BENCHMARKS.md).
-    public static let defaultLevel = 2
+    /// How hard to deflate: by default each chunk by its zstd result; `.fixed(6)` gives gzip's
+    /// size everywhere at about half the speed (docs/BENCHMARKS.md, "Export size").
+    public var effort = DeflateEffort.automatic
     /// Encrypt the archive to these age recipients (`.tar.gz.age`); none: a plain `.tar.gz`.
     public var recipients: [AgeRecipient] = []
     /// scrypt work factor for a passphrase recipient (age's 2^18; tests use less).
@@ -74,7 +73,7 @@ public final class ArchiveExporter {
             }
             // Encrypted: the gzip stream goes through age on its way out; the hash is the file's.
             let encryptor = recipients.isEmpty ? nil : try AgeEncryptor(recipients: recipients, scryptLogN: scryptLogN, output: emit)
-            let gzip = try GzipWriter(level: level) { bytes in
+            let gzip = try GzipWriter(level: Int(effort.defaultLevel)) { bytes in
                 if let encryptor { try encryptor.write(bytes) } else { try emit(bytes) }
             }
             files = try writeTar(snapshot, into: gzip, progress: progress, cancellation: cancellation)
@@ -120,6 +119,7 @@ public final class ArchiveExporter {
         let rawMeansIncompressible = repository.compression.codec != .raw
         var files = 0
         var tarBytes: Int64 = 0
+        var previousLevel = effort.defaultLevel
         func emit(_ bytes: [UInt8]) throws {
             tarBytes += Int64(bytes.count)
             try gzip.write(bytes)
@@ -138,9 +138,11 @@ public final class ArchiveExporter {
                 let content = FileContentReader(reader: chunkReader, locations: locations)
                 var position = 0
                 try content.forEachChunk(of: entry) { bytes in
-                    let codec = locations[entry.chunks[position]]?.entry.codec
+                    let stored = locations[entry.chunks[position]]?.entry
                     position += 1
-                    try gzip.write(bytes, compressible: !(rawMeansIncompressible && codec == .raw))
+                    previousLevel = effort.level(codec: stored?.codec, storedLength: stored?.storedLength ?? 0, plainLength: stored?.plainLength ?? 0,
+                                                 rawMeansIncompressible: rawMeansIncompressible, previous: previousLevel)
+                    try gzip.write(bytes, level: previousLevel)
                 }
                 tarBytes += entry.size
                 try emit([UInt8](repeating: 0, count: TarHeader.padding(entry.size)))

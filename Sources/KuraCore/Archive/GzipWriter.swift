@@ -5,30 +5,33 @@ import Foundation
 /// Writes one gzip stream (RFC 1952) whose deflate data is made on all cores, as pigz does: the
 /// input is cut into segments, each compressed independently (primed with the 32 KiB before it
 /// as dictionary, so the ratio stays close to a single stream) and ended with a sync flush, so
-/// the pieces concatenate into one valid deflate stream. Segments known to be incompressible
-/// (chunks Kura stored raw) become deflate *stored* blocks without being compressed at all. The
+/// the pieces concatenate into one valid deflate stream. Each segment has its own level
+/// (`DeflateEffort`): level 0 (chunks Kura stored raw: known to be incompressible) becomes
+/// deflate *stored* blocks without being compressed at all. The
 /// output depends only on the input and the segment boundaries: the same input gives the same
 /// bytes.
 ///
-/// Two groups of segment buffers take turns: while one group is compressed in the background,
-/// the caller fills the other (reading, decompressing and verifying chunks overlaps with
-/// deflate). The buffers and the deflate states are allocated once and reused.
+/// A ring of segment buffers: each filled segment is compressed on its own in the background
+/// (as many at once as there are cores) while the caller fills the next; before a buffer is
+/// reused, its output — the oldest not yet written — is waited for and written, so the output
+/// stays in order and no core waits for the slowest segment of a batch. The buffers and the
+/// deflate states are allocated once and reused.
 final class GzipWriter {
     /// Where the gzip bytes go, in order.
     private let sink: (UnsafeRawBufferPointer) throws -> Void
+    /// The level of bytes written without one (tar headers, padding).
     private let level: Int32
     static let segmentSize = 1 << 20
     private static let window = 32 << 10
-    /// Segments per group.
-    private static let groupSize = 8
+    /// Segments in the ring: enough to keep every core busy while the caller fills one.
+    private static let ringSize = max(4, 3 * ProcessInfo.processInfo.activeProcessorCount)
 
-    /// The group being filled, and how many of its segments are used.
-    private var filling: [Segment]
-    private var used = 0
-    /// The group being compressed in the background, if any.
-    private var compressing: [Segment] = []
-    private var compressingCount = 0
-    private let compressed = DispatchGroup()
+    private let ring: [Segment]
+    /// The segment being filled.
+    private var current = 0
+    /// Segments handed to the background and not yet written out, oldest first.
+    private var pending: [Int] = []
+    private let queue = DispatchQueue.global(qos: .userInitiated)
     private let deflaters: DeflaterPool
     /// The last 32 KiB of input: the dictionary of the next segment.
     private let history = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.window, alignment: 64)
@@ -39,28 +42,27 @@ final class GzipWriter {
     init(level: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         self.level = Int32(level)
         self.sink = sink
-        deflaters = DeflaterPool(level: Int32(level))
-        filling = (0..<Self.groupSize).map { _ in Segment() }
-        compressing = (0..<Self.groupSize).map { _ in Segment() }
+        deflaters = DeflaterPool()
+        ring = (0..<Self.ringSize).map { _ in Segment() }
         // Header: magic, deflate, no flags, mtime 0 (deterministic), no extra flags, OS = Unix.
         let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
         try header.withUnsafeBytes { try sink($0) }
-        startSegment(compressible: true)
+        startSegment(level: self.level)
     }
 
     deinit {
-        compressed.wait()
+        for index in pending { ring[index].done.wait() }
         history.deallocate()
     }
 
-    /// Appends bytes; `compressible: false` stores them without compression.
-    func write(_ bytes: UnsafeRawBufferPointer, compressible: Bool) throws {
+    /// Appends bytes deflated at `level` (0: stored without compression).
+    func write(_ bytes: UnsafeRawBufferPointer, level: Int32) throws {
         var offset = 0
         while offset < bytes.count {
-            var segment = filling[used]
-            if segment.compressible != compressible || segment.count == Self.segmentSize {
-                try closeSegment(next: compressible)
-                segment = filling[used]
+            var segment = ring[current]
+            if segment.level != level || segment.count == Self.segmentSize {
+                try closeSegment(next: level)
+                segment = ring[current]
             }
             let take = min(bytes.count - offset, Self.segmentSize - segment.count)
             UnsafeMutableRawBufferPointer(rebasing: segment.input[segment.count..<(segment.count + take)])
@@ -70,36 +72,53 @@ final class GzipWriter {
         }
     }
 
-    func write(_ bytes: [UInt8], compressible: Bool = true) throws {
-        try bytes.withUnsafeBytes { try write($0, compressible: compressible) }
+    /// Appends bytes at the writer's own level.
+    func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0, level: level) }
     }
 
     /// Ends the stream: the last segments, a final empty stored block, CRC-32 and length.
     func finish() throws {
-        if filling[used].count > 0 { used += 1 }
-        try startCompressing()
-        try sinkCompressed()
+        if ring[current].count > 0 { hand(ring[current], index: current) }
+        while !pending.isEmpty { try writeOldest() }
         var trailer: [UInt8] = [0x01, 0x00, 0x00, 0xff, 0xff]
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian) { trailer += $0 }
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian) { trailer += $0 }
         try trailer.withUnsafeBytes { try sink($0) }
     }
 
-    /// Closes the segment being filled and starts the next (after handing the group on when full).
-    private func closeSegment(next compressible: Bool) throws {
-        let segment = filling[used]
+    /// Hands the segment being filled to the background and starts the next in the ring (after
+    /// writing out what that buffer held).
+    private func closeSegment(next level: Int32) throws {
+        let segment = ring[current]
         if segment.count > 0 {
             rememberTail(of: segment)
-            used += 1
-            if used == Self.groupSize { try startCompressing() }
+            hand(segment, index: current)
+            current = (current + 1) % ring.count
+            if pending.first == current { try writeOldest() }
         }
-        startSegment(compressible: compressible)
+        startSegment(level: level)
     }
 
-    private func startSegment(compressible: Bool) {
-        let segment = filling[used]
+    private func hand(_ segment: Segment, index: Int) {
+        pending.append(index)
+        let deflaters = deflaters
+        queue.async { segment.compress(deflaters) }
+    }
+
+    /// Waits for the oldest segment in the background and writes its output.
+    private func writeOldest() throws {
+        let segment = ring[pending.removeFirst()]
+        segment.done.wait()
+        try sink(UnsafeRawBufferPointer(rebasing: segment.output[0..<segment.outputCount]))
+        crc = crc32_combine(crc, segment.crc, off_t(segment.count))
+        length += UInt64(segment.count)
+    }
+
+    private func startSegment(level: Int32) {
+        let segment = ring[current]
         segment.count = 0
-        segment.compressible = compressible
+        segment.level = level
         segment.dictionaryCount = historyCount
         UnsafeMutableRawBufferPointer(rebasing: segment.dictionary[0..<historyCount])
             .copyMemory(from: UnsafeRawBufferPointer(rebasing: history[0..<historyCount]))
@@ -121,32 +140,6 @@ final class GzipWriter {
         UnsafeMutableRawBufferPointer(rebasing: history[keep..<(keep + segment.count)])
             .copyMemory(from: UnsafeRawBufferPointer(rebasing: segment.input[0..<segment.count]))
         historyCount = keep + segment.count
-    }
-
-    /// Writes out the group compressed before, then compresses the filled group in the background.
-    private func startCompressing() throws {
-        try sinkCompressed()
-        guard used > 0 else { return }
-        swap(&filling, &compressing)
-        compressingCount = used
-        used = 0
-        let segments = compressing, count = compressingCount, deflaters = deflaters
-        DispatchQueue.global().async(group: compressed) {
-            DispatchQueue.concurrentPerform(iterations: count) { index in
-                segments[index].compress(deflaters)
-            }
-        }
-    }
-
-    /// Waits for the group in the background and writes its output.
-    private func sinkCompressed() throws {
-        compressed.wait()
-        for segment in compressing.prefix(compressingCount) {
-            try sink(UnsafeRawBufferPointer(rebasing: segment.output[0..<segment.outputCount]))
-            crc = crc32_combine(crc, segment.crc, off_t(segment.count))
-            length += UInt64(segment.count)
-        }
-        compressingCount = 0
     }
 
     /// Deflate stored blocks (≤ 65,535 bytes each), none final; returns the bytes written.
@@ -173,12 +166,15 @@ final class GzipWriter {
 private final class Segment {
     let input = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.segmentSize, alignment: 64)
     var count = 0
-    var compressible = true
+    /// zlib level; 0: stored blocks.
+    var level: Int32 = 0
     let dictionary = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 64)
     var dictionaryCount = 0
     let output = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.outputCapacity, alignment: 64)
     var outputCount = 0
     var crc: uLong = 0
+    /// Signalled when `compress` has finished.
+    let done = DispatchSemaphore(value: 0)
 
     deinit {
         input.deallocate()
@@ -190,22 +186,20 @@ private final class Segment {
     func compress(_ deflaters: DeflaterPool) {
         let bytes = UnsafeRawBufferPointer(rebasing: input[0..<count])
         crc = crc32(0, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(count))
-        if compressible, let produced = deflaters.deflate(bytes, dictionary: UnsafeRawBufferPointer(rebasing: dictionary[0..<dictionaryCount]), into: output) {
+        if level > 0, let produced = deflaters.deflate(bytes, level: level, dictionary: UnsafeRawBufferPointer(rebasing: dictionary[0..<dictionaryCount]), into: output) {
             outputCount = produced
         } else {
             outputCount = GzipWriter.stored(bytes, into: output)
         }
+        done.signal()
     }
 }
 
-/// Raw deflate states, initialised once and reset for each segment.
+/// Raw deflate states, one set per level, initialised once and reset for each segment.
 private final class DeflaterPool {
-    private let level: Int32
     private let lock = NSLock()
-    private var free: [UnsafeMutablePointer<z_stream>] = []
+    private var free: [Int32: [UnsafeMutablePointer<z_stream>]] = [:]
     private var all: [UnsafeMutablePointer<z_stream>] = []
-
-    init(level: Int32) { self.level = level }
 
     deinit {
         for stream in all {
@@ -217,9 +211,10 @@ private final class DeflaterPool {
 
     /// Raw deflate of `bytes`, primed with `dictionary`, ended with a sync flush (byte aligned, not
     /// final); nil if zlib fails (the caller stores the bytes instead).
-    func deflate(_ bytes: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int? {
-        guard let stream = take() else { return nil }
-        defer { give(stream) }
+    func deflate(_ bytes: UnsafeRawBufferPointer, level: Int32, dictionary: UnsafeRawBufferPointer,
+                 into output: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let stream = take(level) else { return nil }
+        defer { give(stream, level) }
         guard deflateReset(stream) == Z_OK else { return nil }
         if dictionary.count > 0 {
             _ = deflateSetDictionary(stream, dictionary.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(dictionary.count))
@@ -233,10 +228,10 @@ private final class DeflaterPool {
         return output.count - Int(stream.pointee.avail_out)
     }
 
-    private func take() -> UnsafeMutablePointer<z_stream>? {
+    private func take(_ level: Int32) -> UnsafeMutablePointer<z_stream>? {
         lock.lock()
         defer { lock.unlock() }
-        if let stream = free.popLast() { return stream }
+        if let stream = free[level]?.popLast() { return stream }
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         guard deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -248,9 +243,9 @@ private final class DeflaterPool {
         return stream
     }
 
-    private func give(_ stream: UnsafeMutablePointer<z_stream>) {
+    private func give(_ stream: UnsafeMutablePointer<z_stream>, _ level: Int32) {
         lock.lock()
-        free.append(stream)
+        free[level, default: []].append(stream)
         lock.unlock()
     }
 }

@@ -204,7 +204,7 @@ public enum ConfigurationLoader {
         for recipient in recipients where (try? AgeRecipient(parsing: recipient)) == nil {
             table.report("encrypt_to", "'\(recipient)' is not an age recipient (age1…, from age-keygen)")
         }
-        let level = table.int("level", in: 1...9) ?? ArchiveExporter.defaultLevel
+        let level = table.int("level", in: 1...9)
         guard let folder else { return nil }
         return ExportSettings(folder: folder, keep: keep, recipients: recipients, level: level)
     }

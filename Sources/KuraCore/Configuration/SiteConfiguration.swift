@@ -82,8 +82,8 @@ public struct ExportSettings: Sendable {
     public var keep: Int
     /// age recipients (`age1…`): the archive is written as `….tar.gz.age`.
     public var recipients: [String]
-    /// gzip level (1–9) for compressible data.
-    public var level: Int
+    /// One gzip level (1–9) for compressible data; nil: each chunk by its zstd result.
+    public var level: Int?
 }
 
 /// `[checks]`: what the night verifies.

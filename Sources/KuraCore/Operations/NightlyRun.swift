@@ -325,7 +325,7 @@ public final class NightlyRun {
         guard let settings = configuration.export, let snapshot else { return Outcome(message: "nothing to export") }
         try FileSystem.makeDirectories(settings.folder)
         let exporter = ArchiveExporter(repository: repository)
-        exporter.level = settings.level
+        exporter.effort = settings.level.map(DeflateEffort.fixed) ?? .automatic
         exporter.recipients = try settings.recipients.map { try AgeRecipient(parsing: $0) }
         let result = try repository.withLock(.read, wait: options.lockWait) {
             try exporter.export(snapshot, to: .directory(settings.folder), cancellation: cancellation)

@@ -27,13 +27,13 @@ struct ExportCommand: RepositoryCommand {
     @Option(help: "With --output -: write the JSON to this file instead of stderr.")
     var jsonTo: String?
 
-    @Option(help: "gzip level for compressible data (1-9; 6 for gzip's default size, about 1.9× slower).")
-    var level = ArchiveExporter.defaultLevel
+    @Option(help: "One gzip level (1-9) for all compressible data (default: each chunk by what zstd made of it: level 6 for text-like chunks, 3 or 2 for others, incompressible ones stored).")
+    var level: Int?
 
     @OptionGroup var encryption: ArchiveEncryptionOptions
 
     func validate() throws {
-        guard (1...9).contains(level) else { throw ValidationError("--level must be 1-9") }
+        if let level, !(1...9).contains(level) { throw ValidationError("--level must be 1-9") }
         if format.json && output == "-" {
             throw ValidationError("--json needs --output DIR: with --output - the JSON goes to stderr or --json-to FILE")
         }
@@ -43,7 +43,7 @@ struct ExportCommand: RepositoryCommand {
         try withRepository { repo in
             let found = try repo.resolve(snapshot)
             let exporter = ArchiveExporter(repository: repo)
-            exporter.level = level
+            exporter.effort = level.map(DeflateEffort.fixed) ?? .automatic
             exporter.recipients = try encryption.ageRecipients(password: repository.password)
             let toStdout = output == "-"
             let result = try Terminal.withProgress("exported", shown: !toStdout) { counter, cancellation in

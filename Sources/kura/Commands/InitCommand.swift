@@ -21,6 +21,10 @@ struct InitCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Target pack size in MiB (1-128).", valueName: "MiB"))
     var packSize = 16
 
+    @Option(help: ArgumentHelp("Media chunk sizes in bytes, as borg's option: minimum, average (a power of two), maximum. Smaller chunks deduplicate finer and make a larger index (default 262144,1048576,8388608).",
+                               valueName: "MIN,AVG,MAX"))
+    var chunkerParams: String?
+
     @Flag(help: "Make a plain repository: nothing encrypted, no password (anyone who can read its files reads the backups).")
     var noEncryption = false
 
@@ -28,12 +32,25 @@ struct InitCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...128).contains(packSize) else { throw ValidationError("--pack-size must be 1-128 (MiB)") }
+        _ = try chunker
+    }
+
+    /// `--chunker-params`, checked; the default media chunker without it.
+    private var chunker: ChunkerParameters {
+        get throws {
+            guard let chunkerParams else { return .data }
+            let sizes = chunkerParams.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard sizes.count == 3 else { throw ValidationError("--chunker-params takes three sizes in bytes: MIN,AVG,MAX") }
+            let parameters = ChunkerParameters(min: sizes[0], avg: sizes[1], max: sizes[2], normalization: ChunkerParameters.data.normalization)
+            do { try parameters.validate() } catch { throw ValidationError("--chunker-params: \(error)") }
+            return parameters
+        }
     }
 
     func run() throws {
         let location = try repository.location
         let path = location.description
-        let config = RepositoryConfig.new(compression: compression, packSize: packSize << 20)
+        let config = RepositoryConfig.new(chunker: try chunker, compression: compression, packSize: packSize << 20)
         let password = noEncryption ? nil
             : Repository.NewPassword(try repository.password.password(confirm: true, for: "new password for \(path)"), kdf: kdf.parameters)
         let created = try Repository.initialize(location, config: config, password: password)

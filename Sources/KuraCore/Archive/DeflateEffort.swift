@@ -1,0 +1,50 @@
+/// How hard export deflates each piece of the archive. By default (`automatic`) the effort of a
+/// chunk follows what zstd made of it when it was stored, which export knows for free from the
+/// index: a chunk zstd could not shrink is written as deflate *stored* blocks (no time spent);
+/// one that shrank a lot (a dump, text, a log) is deflated harder, because there gzip's higher
+/// levels gain the most; the rest at `baseLevel` (docs/BENCHMARKS.md, "Export size").
+public enum DeflateEffort: Sendable, Equatable {
+    case automatic
+    /// One gzip level (1–9) for every compressible piece (`kura export --level N`).
+    case fixed(Int)
+
+    /// Tar headers, padding and chunks that zstd shrank little.
+    static let baseLevel: Int32 = 2
+    /// (zstd's stored/plain ratio below which, level), measured with gzip on the benchmark
+    /// site's parts: a pg_dump (ratio 0.24) and a tab-separated export (0.27) are 7 % and 16 %
+    /// larger at level 2 than at 6, and still 3 % and 12 % at level 4, so text-like chunks get 6;
+    /// receipts (0.47) are 3.5 % smaller at level 3 than at 2 for 5 % more time.
+    static let levels: [(ratioBelow: Double, level: Int32)] = [(0.35, 6), (0.7, 3)]
+    /// A chunk within this much of a boundary keeps the level of the chunk before, so that a
+    /// dump whose chunks hover around one does not cut the deflate stream into small segments.
+    static let hysteresis = 0.05
+
+    /// The level for tar headers and padding.
+    var defaultLevel: Int32 {
+        switch self {
+        case .automatic: return Self.baseLevel
+        case .fixed(let level): return Int32(level)
+        }
+    }
+
+    /// The level for a chunk stored with `codec` in `storedLength` bytes of `plainLength`; 0
+    /// means stored blocks. `rawMeansIncompressible`: the repository compresses, so a raw chunk
+    /// is one that did not shrink (in a repository made with `--compression none`, raw says
+    /// nothing). `previous`: the level of the chunk before.
+    func level(codec: Codec?, storedLength: UInt32, plainLength: UInt32, rawMeansIncompressible: Bool, previous: Int32) -> Int32 {
+        guard let codec else { return defaultLevel }
+        if codec == .raw { return rawMeansIncompressible ? 0 : defaultLevel }
+        guard case .automatic = self else { return defaultLevel }
+        let ratio = plainLength == 0 ? 1 : Double(storedLength) / Double(plainLength)
+        let level = Self.level(forRatio: ratio)
+        if level != previous,
+           Self.level(forRatio: ratio - Self.hysteresis) == previous || Self.level(forRatio: ratio + Self.hysteresis) == previous {
+            return previous
+        }
+        return level
+    }
+
+    static func level(forRatio ratio: Double) -> Int32 {
+        levels.first { ratio < $0.ratioBelow }?.level ?? baseLevel
+    }
+}
