@@ -31,6 +31,34 @@ import KuraTestSupport
         #expect(try treeListing(media) == treeListing(scratch.sub("out/media")))
     }
 
+    /// A pg_dump custom-format file among the media (an old job's dump, say) is cut with the dump
+    /// chunker: a night that changes a few bytes in it stores a few small chunks, where a file of
+    /// the same bytes without the `PGDMP` magic stores megabyte chunks again.
+    @Test func aCustomFormatDumpAmongTheMediaIsCutWithTheDumpChunker() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = scratch.sub("media")
+        let body = randomBytes(6 << 20, seed: 21)
+        try write(Array("PGDMP".utf8) + body, to: media + "/db/site.dump")
+        try write(Array("NOTPG".utf8) + body, to: media + "/db/other.bin")
+        _ = try backup(repository, media)
+        let first = try repository.openSnapshot(try #require(try repository.snapshots().last))
+        let dumpChunks = try #require(try first.entry("media/db/site.dump")).chunks.count
+        let otherChunks = try #require(try first.entry("media/db/other.bin")).chunks.count
+        #expect(dumpChunks > 6 * 1024 / 128 && otherChunks < 6 * 1024 / 128, "\(dumpChunks) vs \(otherChunks) chunks")
+
+        func change(_ path: String, magic: String) throws {
+            var bytes = Array(magic.utf8) + body
+            for offset in stride(from: 500_000, to: bytes.count, by: 2_000_000) { bytes[offset] ^= 0xff }
+            try write(bytes, to: path)
+        }
+        try change(media + "/db/site.dump", magic: "PGDMP")
+        let dumpNight = try backup(repository, media).summary.dataAdded
+        try change(media + "/db/other.bin", magic: "NOTPG")
+        let otherNight = try backup(repository, media).summary.dataAdded
+        #expect(dumpNight < 1 << 20 && otherNight > 2 << 20, "3 bytes changed: \(dumpNight) vs \(otherNight) bytes stored")
+    }
+
     @Test func largeFileRoundTrips() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()

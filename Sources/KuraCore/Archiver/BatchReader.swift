@@ -74,6 +74,13 @@ final class BatchReader {
         }
     }
 
+    /// A pg_dump custom-format file (magic `PGDMP`) kept among the media — a dump made by the
+    /// site's old nightly job, say — is cut with the dump chunker, as Kura's own dumps are: its
+    /// nightly changes are small and scattered, and big chunks would store most of it again.
+    static func isCustomFormatDump(_ start: UnsafeRawBufferPointer) -> Bool {
+        start.count >= 5 && start[0] == 0x50 && start[1] == 0x47 && start[2] == 0x44 && start[3] == 0x4D && start[4] == 0x50
+    }
+
     private func nextBatch(carrying carry: UnsafeRawBufferPointer?) throws -> ChunkBatch {
         guard let next = free.pop() else { throw KuraError.interrupted }
         next.reset(carrying: carry)
@@ -103,6 +110,7 @@ final class BatchReader {
         current.events.append(.fileStart(entry, isNew: isNew))
         var chunkStart = current.used
         var size: Int64 = 0
+        var fileChunker = chunker
         while true {
             try cancellation.check()
             if current.free == 0 || (current.free < 65536 && chunkStart == current.used) {
@@ -120,13 +128,16 @@ final class BatchReader {
                 current.events.append(.fileFailed(path: path, reason: String(cString: strerror(errno))))
                 return
             }
+            if size == 0, Self.isCustomFormatDump(UnsafeRawBufferPointer(rebasing: current.buffer[current.used..<(current.used + got)])) {
+                fileChunker = dumpChunker
+            }
             current.used += got
             size += Int64(got)
             progress?.add(files: 0, bytes: Int64(got), current: entry.path)
             let atEnd = got == 0
             while chunkStart < current.used {
                 let pending = UnsafeRawBufferPointer(rebasing: current.buffer[chunkStart..<current.used])
-                guard let length = chunker.cut(pending, atEnd: atEnd) else { break }
+                guard let length = fileChunker.cut(pending, atEnd: atEnd) else { break }
                 current.addChunk(offset: chunkStart, length: length)
                 chunkStart += length
             }
