@@ -130,8 +130,11 @@ import KuraTestSupport
     }
 
     @Test func unsafePathsAreRecognised() {
-        #expect(Entry.isSafeRelativePath("media/a b/reçu.pdf"))
-        for bad in ["../etc/passwd", "media/../../x", "/etc/passwd", "media//x", "media/./x", ""] {
+        for good in ["media/a b/reçu.pdf", "media", "a/.hidden/..b/...", "media/x.", ".env"] {
+            #expect(Entry.isSafeRelativePath(good), "\(good)")
+        }
+        for bad in ["../etc/passwd", "media/../../x", "/etc/passwd", "media//x", "media/./x", "", "media/", "media/..", ".", "..",
+                    "media/a\u{0}b", "./media"] {
             #expect(!Entry.isSafeRelativePath(bad), "\(bad)")
         }
     }

@@ -83,8 +83,26 @@ public final class Archiver {
 
     public func backup(_ options: BackupOptions, progress: ProgressCounter? = nil,
                        cancellation: CancellationFlag = CancellationFlag()) throws -> BackupResult {
+        do {
+            return try backup(options, parentAllowed: true, progress: progress, cancellation: cancellation)
+        } catch let untrusted as UntrustedParent {
+            var result = try backup(options, parentAllowed: false, progress: progress, cancellation: cancellation)
+            result.notices.insert("parent snapshot \(untrusted.parent.short) references \(untrusted.missing) chunk(s) missing from the index: "
+                                  + "every file was read again (run 'kura verify')", at: 0)
+            return result
+        }
+    }
+
+    /// A parent whose chunks are not all indexed: its chunk lists cannot be reused.
+    private struct UntrustedParent: Error {
+        let parent: ChunkID
+        let missing: Int
+    }
+
+    private func backup(_ options: BackupOptions, parentAllowed: Bool, progress: ProgressCounter?,
+                        cancellation: CancellationFlag) throws -> BackupResult {
         let started = Date()
-        let plan = try BackupPlan(options, repository: repository)
+        let plan = try BackupPlan(options, repository: repository, parentAllowed: parentAllowed)
         defer { plan.removeDumpFiles() }
         try cancellation.check()
         let saver = try ChunkSaver(repository: repository, compression: options.compression ?? repository.compression)
@@ -100,6 +118,10 @@ public final class Archiver {
         }
         let assembler = try readAndSave(plan, saver: saver, writer: writer, progress: progress, cancellation: cancellation)
         let dump = try options.existingDump ?? plan.dumping?.wait()
+        if let check = plan.parentCheck, let parent = plan.parent {
+            let missing = try check.missingChunks()
+            if missing > 0 { throw UntrustedParent(parent: parent.snapshot.id, missing: missing) }
+        }
         try writer.finish(metadata: plan.metadata(dump: dump, config: repository.config),
                           tables: plan.reusedDump?.tables ?? dump?.tables ?? [], to: workPath)
         let snapshot = try publish(plan, dump: dump, tree: workPath, saver: saver, assembler: assembler, started: started)

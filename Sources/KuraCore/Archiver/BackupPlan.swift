@@ -13,6 +13,8 @@ struct BackupPlan {
     /// What the snapshot records as its sources: the databases' locators, then the media folders.
     let paths: [String]
     let parent: (snapshot: Snapshot, reader: SnapshotReader)?
+    /// Whether the parent's chunks are all indexed, answered while the backup runs.
+    let parentCheck: ParentCheck?
     /// Each database: its state, and its dump reused from the parent or running now. The first
     /// is the snapshot's database.
     let databases: [DatabasePlan]
@@ -32,7 +34,8 @@ struct BackupPlan {
         let dumping: DumpInProgress?
     }
 
-    init(_ options: BackupOptions, repository: Repository) throws {
+    /// `parentAllowed: false` plans without a parent (after one failed its `ParentCheck`).
+    init(_ options: BackupOptions, repository: Repository, parentAllowed: Bool = true) throws {
         guard !options.mediaFolders.isEmpty || !options.databases.isEmpty || options.existingDump != nil else { throw KuraError.nothingToBackUp }
         let folders = options.mediaFolders.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         for path in folders where !FileSystem.isDirectory(path) { throw KuraError.mediaFolderMissing(path: path) }
@@ -42,9 +45,8 @@ struct BackupPlan {
         time = options.time ?? Timestamp.now()
         let locators = options.existingDump.map { [$0.locator] } ?? options.databases.map(\.locator)
         paths = locators + folders
-        var notices: [String] = []
-        parent = try Self.findParent(repository, host: options.host, paths: paths, notices: &notices)
-        self.notices = notices
+        parent = parentAllowed ? try Self.findParent(repository, host: options.host, paths: paths) : nil
+        parentCheck = try parent.map { ParentCheck(snapshotDatabase: $0.reader.path, index: try repository.index()) }
         // Each database first: its dump is a file like any other from here on, unless the database
         // has not changed since the parent's dump (its state marker is read before dumping).
         databases = try zip(options.databases, files).enumerated().map { [parent] index, item in
@@ -138,23 +140,12 @@ struct BackupPlan {
         if let imported = options.existingDump { unlink(imported.file) }
     }
 
-    /// The latest snapshot of the same host and paths, if its chunks are all in the index.
-    private static func findParent(_ repository: Repository, host: String, paths: [String],
-                                   notices: inout [String]) throws -> (snapshot: Snapshot, reader: SnapshotReader)? {
+    /// The latest snapshot of the same host and paths (its chunks are checked by `parentCheck`).
+    private static func findParent(_ repository: Repository, host: String, paths: [String]) throws -> (snapshot: Snapshot, reader: SnapshotReader)? {
         guard let candidate = try repository.snapshots().last(where: { $0.record.host == host && $0.record.paths == paths }) else {
             return nil
         }
-        let reader = try repository.openSnapshot(candidate)
-        let index = try repository.index()
-        var missing = 0
-        try ParentSnapshot.forEachChunkPage(of: reader) { page in
-            missing += try index.missingCount(page)
-        }
-        guard missing == 0 else {
-            notices.append("parent snapshot \(candidate.id.short) references \(missing) chunk(s) missing from the index: reading every file again (run 'kura verify')")
-            return nil
-        }
-        return (candidate, reader)
+        return (candidate, try repository.openSnapshot(candidate))
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

@@ -26,17 +26,4 @@ final class ParentSnapshot {
             && candidate.ctimeNanoseconds == entry.ctimeNanoseconds && candidate.inode == entry.inode
         return same ? .unchanged(candidate) : .changed
     }
-
-    /// Every chunk id the parent's files use, visited in pages.
-    static func forEachChunkPage(of reader: SnapshotReader, _ body: ([ChunkID]) throws -> Void) throws {
-        var batch: [ChunkID] = []
-        try reader.forEachEntry { entry in
-            batch += entry.chunks
-            if batch.count >= 4096 {
-                try body(batch)
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        if !batch.isEmpty { try body(batch) }
-    }
 }

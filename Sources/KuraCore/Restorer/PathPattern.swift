@@ -25,6 +25,15 @@ public struct PathPattern: Sendable, CustomStringConvertible {
 
     public var description: String { text }
 
+    /// A SQLite `GLOB` that every path this pattern selects also matches — GLOB's `*` and `?`
+    /// cross `/`, so it lets more through, and `matches` decides — for SQLite to skip most of a
+    /// large snapshot before a row becomes an entry. nil for brackets and escapes, whose syntax
+    /// differs between GLOB and fnmatch.
+    var supersetGlob: String? {
+        guard !body.contains("["), !body.contains("\\") else { return nil }
+        return anchored ? body + "*" : "*" + body + "*"
+    }
+
     /// True when the pattern selects `path` (or one of its ancestors).
     public func matches(_ path: String) -> Bool {
         let components = path.split(separator: "/")

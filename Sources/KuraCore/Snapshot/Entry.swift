@@ -44,8 +44,26 @@ public struct Entry: Equatable, Sendable {
 
     /// True when `path` is safe to join below a restore target: relative, no empty, `.` or `..`
     /// component, no NUL.
+    /// One pass over the UTF-8 bytes: every snapshot row is checked with it, so it must cost
+    /// nanoseconds (a split into substrings cost a no-change backup of 100,000 files a fifth
+    /// of its time).
     public static func isSafeRelativePath(_ path: String) -> Bool {
-        guard !path.isEmpty, !path.hasPrefix("/"), !path.utf8.contains(0) else { return false }
-        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        var path = path
+        return path.withUTF8 { bytes in
+            guard !bytes.isEmpty else { return false }
+            var componentStart = 0
+            for index in 0...bytes.count {
+                let byte = index < bytes.count ? bytes[index] : UInt8(ascii: "/")
+                if byte == 0 { return false }
+                guard byte == UInt8(ascii: "/") else { continue }
+                let length = index - componentStart
+                // Empty (a leading, doubled or trailing '/'), "." or "..".
+                if length == 0 || (bytes[componentStart] == UInt8(ascii: ".") && (length == 1 || (length == 2 && bytes[componentStart + 1] == UInt8(ascii: "."))))  {
+                    return false
+                }
+                componentStart = index + 1
+            }
+            return true
+        }
     }
 }

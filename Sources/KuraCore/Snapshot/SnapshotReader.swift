@@ -70,14 +70,55 @@ public final class SnapshotReader {
         }
     }
 
+    /// Every entry whose path matches the SQLite `GLOB` pattern `glob`, in path order.
+    public func forEachEntry(globbing glob: String, _ body: (Entry) throws -> Void) throws {
+        try read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE path GLOB ? ORDER BY path",
+                                             arguments: [glob])
+            while let row = try cursor.next() {
+                try body(try entry(from: row))
+            }
+        }
+    }
+
+    /// Every chunk id the entries reference, handed on in pages of `pageSize` or so, read from
+    /// the chunk lists alone (no entry is decoded): a backup checks its parent's with it.
+    func forEachChunkPage(pageSize: Int = 4096, _ body: ([ChunkID]) throws -> Void) throws {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT chunks FROM entries WHERE length(chunks) >= 32")
+            var page: [ChunkID] = []
+            page.reserveCapacity(pageSize)
+            while let row = try rows.next() {
+                try row.withUnsafeData(atIndex: 0) { data in
+                    guard let data, data.count % 32 == 0 else {
+                        throw KuraError.integrity(.snapshotDatabaseDamaged(name: path, reason: "holds an invalid chunk list"))
+                    }
+                    data.withUnsafeBytes { raw in
+                        for start in stride(from: 0, to: raw.count, by: 32) {
+                            if let id = ChunkID(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<(start + 32)])) { page.append(id) }
+                        }
+                    }
+                }
+                if page.count >= pageSize {
+                    try body(page)
+                    page.removeAll(keepingCapacity: true)
+                }
+            }
+            if !page.isEmpty { try body(page) }
+        }
+    }
+
     /// Up to `limit` entries whose paths sort after `path` (from the first when nil), in path
     /// order: for walking a snapshot in pages, or two of them side by side.
     public func entries(after path: String?, limit: Int) throws -> [Entry] {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchCursor(db, sql: """
                 SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE ? IS NULL OR path > ? ORDER BY path LIMIT ?
                 """, arguments: [path, path, limit])
-            return try rows.map { try self.entry(from: $0) }
+            var entries: [Entry] = []
+            entries.reserveCapacity(limit)
+            while let row = try rows.next() { entries.append(try self.entry(from: row)) }
+            return entries
         }
     }
 
