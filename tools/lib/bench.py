@@ -46,6 +46,28 @@ def timed(command, env=None):
     return {"wall": round(seconds, 3), "cpu": round(cpu, 3), "rss_mb": round(int(fields.get("Maximum resident set size (kbytes)", 0)) / 1024, 1)}
 
 
+def summarize(results):
+    """The median run of several (by wall time), with min, max and every wall time; RSS is the
+    largest seen."""
+    best = sorted(results, key=lambda r: r["wall"])[len(results) // 2]
+    walls = [r["wall"] for r in results]
+    return dict(best, runs=len(results), walls=walls, min=min(walls), max=max(walls), rss_mb=max(r["rss_mb"] for r in results))
+
+
+def alternate(runs, commands):
+    """Runs each tool's command in turn, `runs` rounds (kura, restic, borg, kura, …), so that a
+    slow spell of the machine hits every tool alike; {tool: summarize(its runs)}. `commands`:
+    {tool: (command, env)} or {tool: (command, env, prepare)} with `prepare()` run untimed first."""
+    samples = {tool: [] for tool in commands}
+    for _ in range(runs):
+        for tool, spec in commands.items():
+            command, env = spec[0], spec[1]
+            if len(spec) > 2 and spec[2]:
+                spec[2]()
+            samples[tool].append(timed(command, env))
+    return {tool: summarize(results) for tool, results in samples.items()}
+
+
 def median_of(runs, command, env):
     results = [timed(command, env) for _ in range(runs)]
     best = sorted(results, key=lambda r: r["wall"])[len(results) // 2]
@@ -167,6 +189,9 @@ def main():
     parser.add_argument("--snapshots", type=int, default=30, help="snapshots before the single-file restore")
     parser.add_argument("--json", default="bench-results.json")
     parser.add_argument("--work", required=True)
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs per step (median, min-max)")
+    parser.add_argument("--dump-as-file", action="store_true",
+                        help="every tool, Kura too, backs up the site folder with the pg_dump file in it (no --database)")
     args = parser.parse_args()
     work = args.work
     site = Site(work, args.size, args.psql, args.url)
@@ -180,10 +205,13 @@ def main():
                RESTIC_PASSWORD="bench", BORG_PASSPHRASE="", BORG_REPO=f"{work}/borg", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes",
                BORG_RELOCATED_REPO_ACCESS_IS_OK="yes", BORG_CACHE_DIR=f"{work}/borg-cache", RESTIC_CACHE_DIR=f"{work}/restic-cache")
     kura, media, siteroot = args.kura, site.media, os.path.join(work, "site")
+    # --dump-as-file: Kura backs up the site folder (the dump is a file in it, cut with the dump
+    # chunker for its PGDMP magic), exactly what restic and borg get; else it runs pg_dump itself.
+    kura_backup = ([kura, "backup", "--media", siteroot, "--tag", "bench"] if args.dump_as_file
+                   else [kura, "backup", "--media", media, "--database", args.url, "--tag", "bench"])
+    kura_media = "media/media" if args.dump_as_file else "media"   # the media folder in Kura's snapshot
     tools = {
-        "kura": {"init": [kura, "init"],
-                 "backup": [kura, "backup", "--media", media, "--database", args.url, "--tag", "bench"],
-                 "size": f"{work}/kura"},
+        "kura": {"init": [kura, "init"], "backup": kura_backup, "size": f"{work}/kura"},
         "restic": {"init": ["restic", "init", "-q"], "backup": ["restic", "backup", "-q", siteroot], "size": f"{work}/restic"},
         "borg": {"init": ["borg", "init", "-e", "none"],
                  "backup": ["borg", "create", "--compression", "zstd,3", "::{now:%Y%m%d%H%M%S%f}", siteroot],
@@ -192,76 +220,79 @@ def main():
                      "backup": ["borg", "create", "--compression", "lz4", "::{now:%Y%m%d%H%M%S%f}", siteroot],
                      "size": f"{work}/borg-lz4"},
     }
+    tool_env = lambda name: dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
     results = {name: {"nights": []} for name in tools}
+
+    def fresh(name):
+        """An empty repository (and cache) for one more first backup."""
+        return lambda: (shutil.rmtree(tools[name]["size"], ignore_errors=True), sh(tools[name]["init"], tool_env(name)))
+    first = alternate(args.runs, {name: (tool["backup"], tool_env(name), fresh(name)) for name, tool in tools.items()})
+    no_change = alternate(args.runs, {name: (tool["backup"], tool_env(name)) for name, tool in tools.items()})
     for name, tool in tools.items():
-        tool_env = dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
-        sh(tool["init"], tool_env)
-        results[name]["first_backup"] = timed(tool["backup"], tool_env)
+        results[name]["first_backup"] = first[name]
         results[name]["first_backup"]["repo_bytes"] = du(tool["size"])
-        results[name]["no_change_backup"] = median_of(3, tool["backup"], tool_env)
+        results[name]["no_change_backup"] = no_change[name]
     for night in range(1, args.nights + 1):
         site.night(night)
         for name, tool in tools.items():
-            tool_env = dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
             before = du(tool["size"])
-            result = timed(tool["backup"], tool_env)
+            result = timed(tool["backup"], tool_env(name))
             result["bytes_added"] = du(tool["size"]) - before
             results[name]["nights"].append(result)
     # Enough snapshots for the single-file restore target (no-change backups are cheap).
     for name in ("kura", "restic", "borg"):
-        tool_env = dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
-        count = 2 + 3 + args.nights  # first, three no-change, nights
+        count = 1 + args.runs + args.nights  # first, no-change, nights
         while count < args.snapshots:
-            sh(tools[name]["backup"], tool_env)
+            sh(tools[name]["backup"], tool_env(name))
             count += 1
         results[name]["snapshots"] = count
         results[name]["repo_bytes"] = du(tools[name]["size"])
-    benv = dict(env, BORG_REPO=f"{work}/borg")
+    benv = tool_env("borg")
     one = sorted(p for p in site.uploads if os.path.exists(p) and "/payment_receipts/" in p)[0]
     relative = os.path.relpath(one, os.path.dirname(media))   # media/…
+    kura_relative = kura_media + "/" + os.path.relpath(one, media)
     absolute_in_site = os.path.join(siteroot, relative)
     w = lambda name: q(f"{work}/{name}")  # a quoted path in the work folder
     k, last_borg = q(kura), "$(borg list --last 1 --short)"
+    # Restores made durable by every tool: Kura's ends with syncfs, restic's and borg's with sync.
     steps = {
-        "kura": {
-            "full_restore": f"rm -rf {w('out-kura')} && {k} restore latest --target {w('out-kura')}",
-            "one_file_restore": f"rm -rf {w('one-kura')} && {k} restore latest --target {w('one-kura')} --include {q('/' + relative)}",
-            "one_file_cat": f"{k} cat latest {q(relative)} > {w('one-kura.cat')}",
-            "export": f"rm -rf {w('exp')} && {k} export latest --output {w('exp')}",
-            "export_level6": f"rm -rf {w('exp6')} && {k} export latest --output {w('exp6')} --level 6",
-            "verify_read_data": [kura, "verify", "--read-data"],
-        },
-        "restic": {
-            "full_restore": f"rm -rf {w('out-restic')} && restic restore -q latest --target {w('out-restic')}",
-            "one_file_restore": f"rm -rf {w('one-restic')} && restic restore -q latest --target {w('one-restic')} --include {q(absolute_in_site)}",
-            "export": f"restic dump -q latest {q(siteroot)} | gzip > {w('restic.tar.gz')}",
-            "verify_read_data": ["restic", "check", "-q", "--read-data"],
-        },
-        "borg": {
-            "full_restore": f"rm -rf {w('out-borg')} && mkdir {w('out-borg')} && cd {w('out-borg')} && borg extract ::{last_borg}",
-            "one_file_restore": f"rm -rf {w('one-borg')} && mkdir {w('one-borg')} && cd {w('one-borg')} && "
-                                f"borg extract ::{last_borg} {q(absolute_in_site.lstrip('/'))}",
-            "export": f"borg export-tar ::{last_borg} {w('borg.tar.gz')}",
-            "verify_read_data": ["borg", "check", "--verify-data"],
-        },
+        "full_restore": {
+            "kura": f"rm -rf {w('out-kura')} && sync && {k} restore latest --target {w('out-kura')}",
+            "restic": f"rm -rf {w('out-restic')} && sync && restic restore -q latest --target {w('out-restic')} && sync",
+            "borg": f"rm -rf {w('out-borg')} && sync && mkdir {w('out-borg')} && cd {w('out-borg')} && borg extract ::{last_borg} && sync"},
+        "one_file_restore": {
+            "kura": f"rm -rf {w('one-kura')} && {k} restore latest --target {w('one-kura')} --include {q('/' + kura_relative)}",
+            "restic": f"rm -rf {w('one-restic')} && restic restore -q latest --target {w('one-restic')} --include {q(absolute_in_site)}",
+            "borg": f"rm -rf {w('one-borg')} && mkdir {w('one-borg')} && cd {w('one-borg')} && "
+                    f"borg extract ::{last_borg} {q(absolute_in_site.lstrip('/'))}"},
+        "one_file_cat": {"kura": f"{k} cat latest {q(kura_relative)} > {w('one-kura.cat')}"},
+        "export": {
+            "kura": f"rm -rf {w('exp')} && {k} export latest --output {w('exp')}",
+            "restic": f"restic dump -q latest {q(siteroot)} | gzip > {w('restic.tar.gz')}",
+            "borg": f"borg export-tar ::{last_borg} {w('borg.tar.gz')}",
+            "tar": f"tar -czf {w('tar.tar.gz')} -C {w('out-kura')} .",
+            "pigz": f"tar -I pigz -cf {w('pigz.tar.gz')} -C {w('out-kura')} .",
+            "kura_level6": f"rm -rf {w('exp6')} && {k} export latest --output {w('exp6')} --level 6"},
+        "verify_read_data": {"kura": [kura, "verify", "--read-data"], "restic": ["restic", "check", "-q", "--read-data"],
+                             "borg": ["borg", "check", "--verify-data"]},
     }
-    for name, commands in steps.items():
-        tool_env = benv if name == "borg" else env
-        for step, command in commands.items():
-            short = step.startswith("one_file")
-            results[name][step] = median_of(5 if short else 1, command, tool_env)
-    results["tar"] = {"export": timed(["tar", "-czf", f"{work}/tar.tar.gz", "-C", f"{work}/out-kura", "."])}
-    results["pigz"] = {"export": timed(["tar", "-I", "pigz", "-cf", f"{work}/pigz.tar.gz", "-C", f"{work}/out-kura", "."])}
+    for step, commands in steps.items():
+        measured = alternate(args.runs, {name: (command, benv if name == "borg" else env) for name, command in commands.items()})
+        for name, result in measured.items():
+            if name == "kura_level6":
+                results["kura"]["export_level6"] = result
+            else:
+                results.setdefault(name, {})[step] = result
     results["kura"]["export_level6"]["bytes"] = du(f"{work}/exp6")
     for name, path in (("kura", f"{work}/exp"), ("restic", f"{work}/restic.tar.gz"), ("borg", f"{work}/borg.tar.gz"),
                        ("tar", f"{work}/tar.tar.gz"), ("pigz", f"{work}/pigz.tar.gz")):
         results[name]["export"]["bytes"] = du(path) if os.path.isdir(path) else os.path.getsize(path)
     # Correctness: every restore equals the source media.
     checks = {
-        "kura full restore": sh(["diff", "-r", media, f"{work}/out-kura/media"], check=False).returncode == 0,
+        "kura full restore": sh(["diff", "-r", media, f"{work}/out-kura/{kura_media}"], check=False).returncode == 0,
         "restic full restore": sh(["diff", "-r", media, f"{work}/out-restic{media}"], check=False).returncode == 0,
         "borg full restore": sh(["diff", "-r", media, f"{work}/out-borg{media}"], check=False).returncode == 0,
-        "kura one file": sh(["cmp", one, f"{work}/one-kura/{relative}"], check=False).returncode == 0,
+        "kura one file": sh(["cmp", one, f"{work}/one-kura/{kura_relative}"], check=False).returncode == 0,
         "kura cat": sh(["cmp", one, f"{work}/one-kura.cat"], check=False).returncode == 0,
         "restic one file": sh(["cmp", one, f"{work}/one-restic{absolute_in_site}"], check=False).returncode == 0,
         "borg one file": sh(["cmp", one, f"{work}/one-borg{absolute_in_site}"], check=False).returncode == 0,
@@ -269,7 +300,8 @@ def main():
     results["pg_dump"] = {"runs": site.dump_runs, "wall": statistics.median(r["wall"] for r in site.dump_runs),
                           "rss_mb": max(r["rss_mb"] for r in site.dump_runs)}
     report = {"site_bytes": site_bytes, "media_files": len(site.uploads), "dump_bytes": os.path.getsize(site.dump),
-              "size_arg": args.size, "nights": args.nights, "results": results, "checks": checks,
+              "size_arg": args.size, "nights": args.nights, "runs": args.runs, "dump_as_file": args.dump_as_file,
+              "results": results, "checks": checks,
               "note": "page cache warm (it cannot be dropped here); Kura's backups include its own pg_dump"}
     publish(report, args.json, print_table)
 
@@ -291,20 +323,22 @@ def print_table(report):
     def night_bytes(tool):
         return statistics.mean(n["bytes_added"] for n in r[tool]["nights"]) if r[tool]["nights"] else 0
     dump = r["pg_dump"]["wall"]
-    job = lambda tool, step: r[tool][step]["wall"] + dump
-    night_job = lambda tool: statistics.mean(n["wall"] for n in r[tool]["nights"]) + dump
+    # With --dump-as-file every tool's nightly job is pg_dump + backup; else Kura's backup dumps.
+    kura_dump = dump if report.get("dump_as_file") else 0
+    job = lambda tool, step: r[tool][step]["wall"] + (kura_dump if tool == "kura" else dump)
+    night = lambda tool: statistics.median(n["wall"] for n in r[tool]["nights"])
+    night_job = lambda tool: night(tool) + (kura_dump if tool == "kura" else dump)
     rows = [
-        ("nightly job: first (pg_dump + backup, s)", k["first_backup"]["wall"], job("restic", "first_backup"), job("borg", "first_backup"), job("borg-lz4", "first_backup")),
-        ("nightly job: no change (s)", k["no_change_backup"]["wall"], job("restic", "no_change_backup"), job("borg", "no_change_backup"), job("borg-lz4", "no_change_backup")),
-        ("nightly job: a night (s)", statistics.mean(n["wall"] for n in k["nights"]), night_job("restic"), night_job("borg"), night_job("borg-lz4")),
+        ("nightly job: first (pg_dump + backup, s)", job("kura", "first_backup"), job("restic", "first_backup"), job("borg", "first_backup"), job("borg-lz4", "first_backup")),
+        ("nightly job: no change (s)", job("kura", "no_change_backup"), job("restic", "no_change_backup"), job("borg", "no_change_backup"), job("borg-lz4", "no_change_backup")),
+        ("nightly job: a night (s)", night_job("kura"), night_job("restic"), night_job("borg"), night_job("borg-lz4")),
         ("first backup (s)", k["first_backup"]["wall"], rs["first_backup"]["wall"], b["first_backup"]["wall"], r["borg-lz4"]["first_backup"]["wall"]),
         ("first backup MB/s", mb / k["first_backup"]["wall"], mb / rs["first_backup"]["wall"], mb / b["first_backup"]["wall"], mb / r["borg-lz4"]["first_backup"]["wall"]),
         ("first backup (user+sys)/wall", k["first_backup"]["cpu"] / k["first_backup"]["wall"], rs["first_backup"]["cpu"] / rs["first_backup"]["wall"],
          b["first_backup"]["cpu"] / b["first_backup"]["wall"], None),
         ("no-change backup (s)", k["no_change_backup"]["wall"], rs["no_change_backup"]["wall"], b["no_change_backup"]["wall"], r["borg-lz4"]["no_change_backup"]["wall"]),
         ("MB added per night", night_bytes("kura") / 1e6, night_bytes("restic") / 1e6, night_bytes("borg") / 1e6, night_bytes("borg-lz4") / 1e6),
-        ("night backup (s)", statistics.mean(n["wall"] for n in k["nights"]), statistics.mean(n["wall"] for n in rs["nights"]),
-         statistics.mean(n["wall"] for n in b["nights"]), statistics.mean(n["wall"] for n in r["borg-lz4"]["nights"])),
+        ("night backup (s)", night("kura"), night("restic"), night("borg"), night("borg-lz4")),
         ("full restore (s)", k["full_restore"]["wall"], rs["full_restore"]["wall"], b["full_restore"]["wall"], None),
         (f"one media file, {k['snapshots']} snapshots (ms)", 1000 * k["one_file_restore"]["wall"], 1000 * rs["one_file_restore"]["wall"],
          1000 * b["one_file_restore"]["wall"], None),
@@ -322,7 +356,8 @@ def print_table(report):
     ]
     print(f"\npg_dump -Fc -Z0 of the database: {dump:.2f} s (median of {len(r['pg_dump']['runs'])}), {r['pg_dump']['rss_mb']:.0f} MB RSS; "
           "Kura runs it inside its backup, so Kura's backup rows include it and restic's and borg's do not.")
-    print(f"\nsite {mb:,.0f} MB ({report['media_files']} media files, dump {report['dump_bytes'] / 1e6:,.0f} MB), "
+    shape = "the dump as a file in the site folder, for every tool" if report.get("dump_as_file") else "Kura dumps the database itself (--database)"
+    print(f"\nsite {mb:,.0f} MB ({report['media_files']} media files, dump {report['dump_bytes'] / 1e6:,.0f} MB; {shape}), "
           f"{report['nights']} nights; page cache warm\n")
     print(f"{'step':<40} {'kura':>10} {'restic':>10} {'borg zstd':>10} {'borg lz4':>10}   kura vs restic / borg")
     for label, *values in rows:
@@ -341,6 +376,16 @@ def print_table(report):
           f"{100 * (e['kura']['export']['bytes'] / e['tar']['export']['bytes'] - 1):+.1f} % size; "
           f"with --level 6: {e['kura']['export_level6']['wall']:.2f} s ({e['tar']['export']['wall'] / e['kura']['export_level6']['wall']:.1f}×), "
           f"{100 * (e['kura']['export_level6']['bytes'] / e['tar']['export']['bytes'] - 1):+.1f} % size")
+    runs = report.get("runs", 1)
+    print(f"\nmedian of {runs} alternating runs per step (kura, restic, borg, …), min–max in seconds; nights: median of "
+          f"{report['nights']} (one run each):")
+    for step in ("first_backup", "no_change_backup", "full_restore", "one_file_restore", "export", "verify_read_data"):
+        cells = []
+        for tool in ("kura", "restic", "borg", "borg-lz4", "tar", "pigz"):
+            m = r.get(tool, {}).get(step)
+            if m and "min" in m:
+                cells.append(f"{tool} {m['wall']:.2f} ({m['min']:.2f}–{m['max']:.2f})")
+        print(f"  {step:<18} " + " · ".join(cells))
     print("checks: " + ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in report["checks"].items()))
 
 

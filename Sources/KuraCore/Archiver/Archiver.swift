@@ -176,7 +176,7 @@ public final class Archiver {
     private func publish(_ plan: BackupPlan, dump: DatabaseDump?, tree workPath: String, saver: ChunkSaver,
                          assembler: EntryAssembler, started: Date) throws -> Snapshot {
         let tree = try MappedFile(path: workPath)
-        let treeChunks = try saver.save(buffer: tree.bytes, chunker: FastCDC(repository.config.treeChunker))
+        let treeChunks = try saver.save(buffer: tree.bytes, chunker: FastCDC(repository.config.treeChunker)) { tree.release(before: $0) }
         let treeSize = Int64(tree.bytes.count)
         tree.close()
         try saver.finish()

@@ -54,18 +54,31 @@ final class ChunkSaver {
         return ids
     }
 
-    /// Stores one in-memory buffer as chunks cut by `chunker`; returns the chunk ids in order.
-    func save(buffer: UnsafeRawBufferPointer, chunker: FastCDC) throws -> [ChunkID] {
-        var ranges: [Range<Int>] = []
+    /// Stores one buffer (a mapped snapshot database) as chunks cut by `chunker`, about 8 MiB at
+    /// a time so that memory does not grow with it; `consumed(offset)` is told each time the
+    /// bytes before `offset` are no longer needed. Returns the chunk ids in order.
+    func save(buffer: UnsafeRawBufferPointer, chunker: FastCDC, consumed: (Int) -> Void = { _ in }) throws -> [ChunkID] {
+        var ids: [ChunkID] = []
+        var group: [Range<Int>] = []
         var start = 0
-        for length in chunker.chunkLengths(buffer) {
-            ranges.append(start..<(start + length))
-            start += length
+        func flush() throws {
+            let hashed = group.map { SHA256Hasher.hash(UnsafeRawBufferPointer(rebasing: buffer[$0])) }
+            try store(ids: hashed) { UnsafeRawBufferPointer(rebasing: buffer[group[$0]]) }
+            ids += hashed
+            consumed(group.last?.upperBound ?? 0)
+            group.removeAll(keepingCapacity: true)
         }
-        let ids = ranges.map { SHA256Hasher.hash(UnsafeRawBufferPointer(rebasing: buffer[$0])) }
-        try store(ids: ids) { UnsafeRawBufferPointer(rebasing: buffer[ranges[$0]]) }
+        for length in chunker.chunkLengths(buffer) {
+            group.append(start..<(start + length))
+            start += length
+            if start - (group.first?.lowerBound ?? start) >= Self.bufferGroupSize { try flush() }
+        }
+        if !group.isEmpty { try flush() }
         return ids
     }
+
+    /// How much of a buffer `save(buffer:)` hashes and compresses at once.
+    static let bufferGroupSize = 8 << 20
 
     /// Waits for every pack to be durable and writes the index files naming them.
     func finish() throws {

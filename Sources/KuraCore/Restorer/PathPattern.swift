@@ -46,6 +46,13 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         return false
     }
 
+    /// SQLite `GLOB`s that together let through every path `patterns` select (an empty list:
+    /// no filter — also when one pattern has none).
+    static func supersetGlobs(_ patterns: [PathPattern]) -> [String] {
+        let globs = patterns.compactMap(\.supersetGlob)
+        return globs.count == patterns.count ? globs : []
+    }
+
     /// True when any of `patterns` selects `path`; an empty list selects everything.
     public static func selects(_ patterns: [PathPattern], _ path: String) -> Bool {
         patterns.isEmpty || patterns.contains { $0.matches(path) }

@@ -67,7 +67,7 @@ public final class Restorer {
         let target = try TargetDirectory(path: options.target)
         let reader = try repository.openSnapshot(snapshot)
         var found: [String] = []
-        try reader.forEachEntry(under: options.subtree) { entry in
+        try reader.forEachEntry(under: options.subtree, globbing: PathPattern.supersetGlobs(options.include)) { entry in
             if found.count < limit, let placed = options.place(entry), target.wouldReplace(placed.path, with: placed.kind) {
                 found.append(placed.path)
             }
@@ -95,7 +95,7 @@ public final class Restorer {
             try restorePage(page, with: writer, result: &result, progress: progress)
             page.removeAll(keepingCapacity: true)
         }
-        try reader.forEachEntry(under: options.subtree) { original in
+        try reader.forEachEntry(under: options.subtree, globbing: PathPattern.supersetGlobs(options.include)) { original in
             guard let entry = options.place(original) else { return }
             matched = true
             switch entry.kind {

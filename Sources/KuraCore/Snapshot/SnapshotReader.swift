@@ -50,31 +50,26 @@ public final class SnapshotReader {
         }
     }
 
-    /// Calls `body` for each entry in path order, optionally only `prefix` and what lies below it.
+    /// Calls `body` for each entry in path order, optionally only `prefix` and what lies below it,
+    /// and only paths that match one of `globs` (SQLite `GLOB`; none: every path).
     /// Rows are streamed: memory does not grow with the snapshot.
-    public func forEachEntry(under prefix: String? = nil, _ body: (Entry) throws -> Void) throws {
+    public func forEachEntry(under prefix: String? = nil, globbing globs: [String] = [], _ body: (Entry) throws -> Void) throws {
         try read { db in
-            let cursor: RowCursor
+            var conditions: [String] = []
+            var arguments: [DatabaseValueConvertible] = []
             if let prefix, !prefix.isEmpty {
                 // Paths below `prefix/` sort between "prefix/" and "prefix0" ('0' follows '/').
-                cursor = try Row.fetchCursor(db, sql: """
-                    SELECT \(SnapshotSchema.entryColumns) FROM entries
-                    WHERE path = ? OR (path >= ? AND path < ?) ORDER BY path
-                    """, arguments: [prefix, prefix + "/", prefix + "0"])
-            } else {
-                cursor = try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries ORDER BY path")
+                conditions.append("(path = ? OR (path >= ? AND path < ?))")
+                arguments += [prefix, prefix + "/", prefix + "0"]
             }
-            while let row = try cursor.next() {
-                try body(try entry(from: row))
+            if !globs.isEmpty {
+                // Let SQLite skip rows that cannot match before they become entries.
+                conditions.append("(" + globs.map { _ in "path GLOB ?" }.joined(separator: " OR ") + ")")
+                arguments += globs
             }
-        }
-    }
-
-    /// Every entry whose path matches the SQLite `GLOB` pattern `glob`, in path order.
-    public func forEachEntry(globbing glob: String, _ body: (Entry) throws -> Void) throws {
-        try read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE path GLOB ? ORDER BY path",
-                                             arguments: [glob])
+            let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries\(condition) ORDER BY path",
+                                             arguments: StatementArguments(arguments))
             while let row = try cursor.next() {
                 try body(try entry(from: row))
             }

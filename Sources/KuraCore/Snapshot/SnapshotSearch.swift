@@ -9,11 +9,7 @@ extension Repository {
                 guard entry.kind != .directory, pattern.matches(entry.path) else { return }
                 try body(snapshot, entry)
             }
-            if let glob = pattern.supersetGlob {
-                try reader.forEachEntry(globbing: glob, visit)
-            } else {
-                try reader.forEachEntry(visit)
-            }
+            try reader.forEachEntry(globbing: pattern.supersetGlob.map { [$0] } ?? [], visit)
         }
     }
 }
