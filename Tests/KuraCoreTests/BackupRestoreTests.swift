@@ -59,6 +59,34 @@ import KuraTestSupport
         #expect(dumpNight < 1 << 20 && otherNight > 2 << 20, "3 bytes changed: \(dumpNight) vs \(otherNight) bytes stored")
     }
 
+    /// `find` and `restore --include` let SQLite skip paths before matching (a GLOB and, for a
+    /// literal start, a key range): they must select exactly what matching every path selects.
+    @Test func prefilteredSearchesSelectWhatFullScansSelect() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        let media = scratch.sub("media")
+        let names = ["receipts/2025/reçu été.pdf", "receipts/2025/recu.pdf", "receipts/2026/a[1].pdf", "photos/*star*.jpg",
+                     "photos/q?.jpg", "photos/receipts.jpg", "deep/receipts/2025/x.pdf", "zz/\u{10FFFF}end.txt", "rec/eipts.pdf"]
+        for (index, name) in names.enumerated() { try write([UInt8(index)], to: media + "/" + name) }
+        let snapshot = try backup(repository, media).snapshot
+        var all: [Entry] = []
+        try repository.openSnapshot(snapshot).forEachEntry { all.append($0) }
+        for text in ["/media/receipts/2025/reçu été.pdf", "receipts", "/media/receipts", "2025/*.pdf", "reçu*", "*.jpg", "q?.jpg",
+                     "/media/photos", "*[1]*", "/media/zz", "/media/rec", "eipts.pdf"] {
+            let pattern = try PathPattern(text)
+            let expected = all.filter { pattern.matches($0.path) }.map(\.path)
+            var listed: [String] = []
+            try repository.openSnapshot(snapshot).forEachEntry(globbing: PathPattern.supersetGlobs([pattern])) {
+                if pattern.matches($0.path) { listed.append($0.path) }
+            }
+            #expect(listed == expected, "\(text)")
+            var found: [String] = []
+            try repository.find(pattern) { _, entry in found.append(entry.path) }
+            #expect(found == all.filter { $0.kind != .directory && pattern.matches($0.path) }.map(\.path), "find \(text)")
+            #expect(!expected.isEmpty, "\(text) selects something")
+        }
+    }
+
     @Test func largeFileRoundTrips() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()

@@ -39,6 +39,21 @@ import KuraTestSupport
         }
     }
 
+    /// `init --chunker-params` (borg's option): bad sizes are refused before anything is made;
+    /// good ones are recorded in the config and cut the media that way.
+    @Test func chunkerParamsAreCheckedAndRecorded() throws {
+        let box = try Sandbox()
+        for bad in ["1,2", "128,500,2048", "2048,512,128", "32,64,128", "a,b,c"] {
+            let run = try box.kura("init", "--chunker-params", bad)
+            #expect(run.status == 2 && run.stderr.contains("--chunker-params"), "\(bad): \(run.status) \(run.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: box.repo + "/config"))
+        #expect(try box.kura("init", "--chunker-params", "4096,16384,65536").status == 0)
+        let repository = try Repository.open(at: box.repo, credentials: .password { Array(try String(contentsOfFile: box.passwordFile, encoding: .utf8).trimmingCharacters(in: .newlines).utf8) },
+                                             cacheRoot: box.root + "/cache-check")
+        #expect(repository.config.chunker == ChunkerParameters(min: 4096, avg: 16384, max: 65536, normalization: 2))
+    }
+
     @Test func killedBackupLeavesAUsableRepository() throws {
         let box = try Sandbox()
         try box.kura("init")

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import du  # noqa: E402  (tools/lib is the script's folder, first on sys.path)
 
 
 class Runner:
@@ -66,17 +66,6 @@ class Runner:
             times.append(t)
             rss.append(r)
         return statistics.median(times), (min(times), max(times)), max(rss)
-
-
-def du(path):
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except FileNotFoundError:
-                pass
-    return total
 
 
 def figure(seconds, rss=None, spread=None, **extra):

@@ -18,8 +18,8 @@ final class ChunkSaver {
     private var sessionChunks = Set<ChunkID>()
     private var durablePacks: [FinishedPack] = []
     private var arena = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
-    /// An index file is written after this many durable packs (about 1 GiB), so that a killed
-    /// backup leaves most of its data indexed and reusable.
+    /// An index file is written after this many durable packs (about 1 GiB) or 100,000 entries,
+    /// so that a killed backup leaves most of its data indexed and reusable, and memory bounded.
     static let packsPerIndexFile = 64
 
     private(set) var chunksAdded = 0
@@ -144,8 +144,17 @@ final class ChunkSaver {
 
     private func writeIndexFiles(force: Bool) throws {
         durablePacks += try packs.takeFinished()
-        while durablePacks.count >= Self.packsPerIndexFile || (force && !durablePacks.isEmpty) {
-            let group = Array(durablePacks.prefix(Self.packsPerIndexFile))
+        while true {
+            // A group ends at 64 packs or 100,000 entries, whichever comes first: small files
+            // (a million receipts) make many entries per pack, and they are held until written.
+            var count = 0, entries = 0
+            while count < durablePacks.count, count < Self.packsPerIndexFile, entries < IndexRewriter.entriesPerFile {
+                entries += durablePacks[count].entries.count
+                count += 1
+            }
+            let full = count == Self.packsPerIndexFile || entries >= IndexRewriter.entriesPerFile
+            guard count > 0, full || force else { break }
+            let group = Array(durablePacks.prefix(count))
             durablePacks.removeFirst(group.count)
             let file = IndexFile(packs: group.map { IndexFile.PackIndex(pack: $0.id, entries: $0.entries) })
             indexBytesWritten += Int64(try repository.writeIndexFile(file).size)

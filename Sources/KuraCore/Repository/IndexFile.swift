@@ -11,7 +11,7 @@ public struct IndexFile: Equatable, Sendable {
     }
 
     static let magic = Array("KURAIDX\u{0}".utf8)
-    /// A backup writes an index file per ~1 GiB of packs (at most ~15 MiB of entries) and prune
+    /// A backup writes an index file per ~1 GiB of packs or 100,000 entries (~5 MiB) and prune
     /// one per 100,000 entries (~5 MiB): a larger file is not one.
     static let maxFileSize = 256 << 20
     static let version: UInt32 = 1

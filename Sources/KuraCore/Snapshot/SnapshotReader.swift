@@ -66,6 +66,12 @@ public final class SnapshotReader {
                 // Let SQLite skip rows that cannot match before they become entries.
                 conditions.append("(" + globs.map { _ in "path GLOB ?" }.joined(separator: " OR ") + ")")
                 arguments += globs
+                // One glob with a literal start (`--include /media/…/reçu.pdf`): a range SQLite
+                // seeks in the primary key, so one file of a million is found without a scan.
+                if globs.count == 1, let literal = globs.first?.prefix(while: { !"*?[".contains($0) }), !literal.isEmpty {
+                    conditions.append("(path >= ? AND path < ?)")
+                    arguments += [String(literal), String(literal) + "\u{10FFFF}"]
+                }
             }
             let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries\(condition) ORDER BY path",
@@ -107,9 +113,13 @@ public final class SnapshotReader {
     /// order: for walking a snapshot in pages, or two of them side by side.
     public func entries(after path: String?, limit: Int) throws -> [Entry] {
         try read { db in
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE ? IS NULL OR path > ? ORDER BY path LIMIT ?
-                """, arguments: [path, path, limit])
+            // Two statements, not `? IS NULL OR path > ?`: with the OR, SQLite cannot seek the
+            // primary key and scans from the first row for every page — quadratic in the
+            // snapshot's size (a no-change backup of a million files took 30 s instead of 6).
+            let rows = try path.map {
+                try Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries WHERE path > ? ORDER BY path LIMIT ?",
+                                    arguments: [$0, limit])
+            } ?? Row.fetchCursor(db, sql: "SELECT \(SnapshotSchema.entryColumns) FROM entries ORDER BY path LIMIT ?", arguments: [limit])
             var entries: [Entry] = []
             entries.reserveCapacity(limit)
             while let row = try rows.next() { entries.append(try self.entry(from: row)) }
