@@ -210,7 +210,7 @@ public final class IndexCache {
     }
 
     /// The loaded index files with the packs each lists and their entry counts: prune rewrites
-    /// only the files that list a pack it changes, and merges small files (`IndexLayout`).
+    /// only the files that list a pack it changes, and merges small files (`IndexRewritePlan`).
     func indexFileContents() throws -> [ChunkID: [(pack: ChunkID, entries: Int)]] {
         try perform { db in
             var result: [ChunkID: [(pack: ChunkID, entries: Int)]] = [:]
