@@ -125,13 +125,17 @@ import KuraTestSupport
         let repository = try scratch.repository()
         let media = try makeMedia(scratch)
         let first = try backup(repository, media)
+        // A snapshot just stored is known to the cache as checked: the next backup skips the check.
+        #expect(try repository.index().isChecked(snapshot: first.snapshot.id))
         #expect(try backup(repository, media).summary.bytesRead == 0)
         // The index files gone (a damaged repository): the parent's chunk lists can no longer be
         // trusted, so every file is read again and a notice says why.
         for name in try FileManager.default.contentsOfDirectory(atPath: repository.layout.root + "/index") {
             try FileManager.default.removeItem(atPath: repository.layout.root + "/index/" + name)
         }
-        let again = try backup(try scratch.reopen(), media)
+        let reopened = try scratch.reopen()
+        #expect(try !reopened.index().isChecked(snapshot: first.snapshot.id), "dropped index files forget what was checked")
+        let again = try backup(reopened, media)
         #expect(again.summary.bytesRead == first.summary.bytesRead)
         #expect(again.notices.count == 1 && again.notices[0].contains("missing from the index"), "\(again.notices)")
     }

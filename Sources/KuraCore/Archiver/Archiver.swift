@@ -126,8 +126,11 @@ public final class Archiver {
                           tables: plan.reusedDump?.tables ?? dump?.tables ?? [], to: workPath)
         let snapshot = try publish(plan, dump: dump, tree: workPath, saver: saver, assembler: assembler, started: started)
         published = true
-        // The database just built is this snapshot's: keep it in the cache.
+        // The database just built is this snapshot's: keep it in the cache. Every chunk it
+        // references is indexed (found in the cache, written now, or the checked parent's): the
+        // next backup need not check them again.
         rename(workPath, repository.cachedSnapshotDatabasePath(snapshot.id))
+        try? repository.index().recordChecked(snapshot: snapshot.id)
         return BackupResult(snapshot: snapshot, summary: snapshot.record.summary, unreadable: assembler.unreadable, notices: plan.notices)
     }
 

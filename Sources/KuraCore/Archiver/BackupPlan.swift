@@ -13,7 +13,8 @@ struct BackupPlan {
     /// What the snapshot records as its sources: the databases' locators, then the media folders.
     let paths: [String]
     let parent: (snapshot: Snapshot, reader: SnapshotReader)?
-    /// Whether the parent's chunks are all indexed, answered while the backup runs.
+    /// Whether the parent's chunks are all indexed, answered while the backup runs; nil without a
+    /// parent or when the index cache already knows the answer (`IndexCache.isChecked`).
     let parentCheck: ParentCheck?
     /// Each database: its state, and its dump reused from the parent or running now. The first
     /// is the snapshot's database.
@@ -46,7 +47,10 @@ struct BackupPlan {
         let locators = options.existingDump.map { [$0.locator] } ?? options.databases.map(\.locator)
         paths = locators + folders
         parent = parentAllowed ? try Self.findParent(repository, host: options.host, paths: paths) : nil
-        parentCheck = try parent.map { ParentCheck(snapshotDatabase: $0.reader.path, index: try repository.index()) }
+        parentCheck = try parent.flatMap { parent in
+            let index = try repository.index()
+            return try index.isChecked(snapshot: parent.snapshot.id) ? nil : ParentCheck(snapshotDatabase: parent.reader.path, index: index)
+        }
         // Each database first: its dump is a file like any other from here on, unless the database
         // has not changed since the parent's dump (its state marker is read before dumping).
         databases = try zip(options.databases, files).enumerated().map { [parent] index, item in

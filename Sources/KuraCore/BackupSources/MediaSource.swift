@@ -51,7 +51,8 @@ struct MediaSource {
                 continue
             }
             var info = stat()
-            if lstat(absolute + "/" + name, &info) != 0 {
+            // Relative to the open directory: the kernel does not walk the full path again.
+            if name.withCString({ fstatat(dirfd(directory), $0, &info, AT_SYMLINK_NOFOLLOW) }) != 0 {
                 try visit(.unreadable(path: absolute + "/" + name, reason: String(cString: strerror(errno))))
                 continue
             }

@@ -16,7 +16,7 @@ public final class IndexCache {
     /// `kura verify` reports them and `kura repair index` replaces them.
     public private(set) var damagedIndexFiles: [ChunkID] = []
     /// Bumped when the cache's tables change; an older cache is dropped and rebuilt.
-    private static let schemaVersion = 4
+    private static let schemaVersion = 5
 
     public init(path: String) throws {
         self.path = path
@@ -31,7 +31,7 @@ public final class IndexCache {
                 if try Int.fetchOne(db, sql: "PRAGMA user_version") != Self.schemaVersion {
                     try db.execute(sql: """
                         DROP TABLE IF EXISTS index_files; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS superseded;
-                        DROP TABLE IF EXISTS headers; DROP TABLE IF EXISTS index_packs;
+                        DROP TABLE IF EXISTS headers; DROP TABLE IF EXISTS index_packs; DROP TABLE IF EXISTS checked_snapshots;
                         CREATE TABLE index_files (id BLOB PRIMARY KEY) WITHOUT ROWID;
                         CREATE TABLE index_packs (
                             file BLOB NOT NULL, pack BLOB NOT NULL, entries INTEGER NOT NULL, PRIMARY KEY (file, pack)
@@ -45,6 +45,7 @@ public final class IndexCache {
                             PRIMARY KEY (id, pack)
                         ) WITHOUT ROWID;
                         CREATE INDEX chunks_by_pack ON chunks (pack);
+                        CREATE TABLE checked_snapshots (id BLOB PRIMARY KEY) WITHOUT ROWID;
                         PRAGMA user_version = \(Self.schemaVersion);
                         """)
                 }
@@ -95,7 +96,8 @@ public final class IndexCache {
 
     /// Forgets loaded index files that are no longer effective: their entries go, except those of
     /// a pack another loaded file also lists (a pack's entries are fixed by its bytes, so every
-    /// index file that names it names the same ones).
+    /// index file that names it names the same ones). Snapshots recorded as checked are checked
+    /// again: a dropped file may have held their chunks.
     private func drop(_ files: Set<ChunkID>) throws {
         guard !files.isEmpty else { return }
         try perform { db in
@@ -109,6 +111,7 @@ public final class IndexCache {
                     DELETE FROM index_packs WHERE file IN temp.dropped_files;
                     DELETE FROM index_files WHERE id IN temp.dropped_files;
                     DELETE FROM temp.dropped_files;
+                    DELETE FROM checked_snapshots;
                     """)
                 return .commit
             }
@@ -183,6 +186,24 @@ public final class IndexCache {
         return try performReading { db in
             try Int.fetchOne(db, sql: Self.eachID + "SELECT count(*) FROM k WHERE NOT " + Self.indexed,
                              arguments: Self.idArguments(ids)) ?? 0
+        }
+    }
+
+    /// Whether every chunk snapshot `id` references was in the cache when it was recorded
+    /// (`recordChecked`) and no loaded index file has been dropped since: its chunk lists can be
+    /// reused without a `missingCount` of each (DESIGN invariant 46).
+    public func isChecked(snapshot id: ChunkID) throws -> Bool {
+        try perform { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM checked_snapshots WHERE id = ?)", arguments: [Data(id.bytes)]) ?? false
+        }
+    }
+
+    /// Records that every chunk snapshot `id` references is in the cache now (a backup that just
+    /// stored it, or a parent whose check found nothing missing). Dropping any index file forgets
+    /// every such record.
+    public func recordChecked(snapshot id: ChunkID) throws {
+        try perform { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO checked_snapshots (id) VALUES (?)", arguments: [Data(id.bytes)])
         }
     }
 

@@ -7,6 +7,24 @@ public struct SnapshotReference: Sendable {
 
     public init(_ text: String) { self.text = text }
 
+    /// Whether the reference is an id or id prefix: it resolves from the snapshot names alone,
+    /// without reading every record (`resolve(among:)`).
+    public var namesAnID: Bool { text != "latest" && !text.hasPrefix("backup_complet_") }
+
+    /// The one id of `ids` that an id reference (`namesAnID`) names.
+    public func resolve(among ids: [ChunkID]) throws -> ChunkID {
+        let prefix = text.lowercased()
+        guard prefix.utf8.count >= 4, Hex.isHex(prefix) else {
+            throw KuraError.invalidArgument("'\(text)' is not a snapshot reference: use an id (4+ hex digits), 'latest' or an export name")
+        }
+        let matches = ids.filter { $0.hex.hasPrefix(prefix) }
+        switch matches.count {
+        case 0: throw KuraError.unknownSnapshot(reference: text)
+        case 1: return matches[0]
+        default: throw KuraError.ambiguousSnapshot(reference: text, candidates: matches.map(\.short))
+        }
+    }
+
     public func resolve(in snapshots: [Snapshot]) throws -> Snapshot {
         if text == "latest" {
             // The newest backup: a `pre-restore` safety snapshot is what a restore replaced, not a
@@ -26,15 +44,8 @@ public struct SnapshotReference: Sendable {
             guard let newest = matches.last else { throw KuraError.unknownSnapshot(reference: text) }
             return newest
         }
-        let prefix = text.lowercased()
-        guard prefix.utf8.count >= 4, Hex.isHex(prefix) else {
-            throw KuraError.invalidArgument("'\(text)' is not a snapshot reference: use an id (4+ hex digits), 'latest' or an export name")
-        }
-        let matches = snapshots.filter { $0.id.hex.hasPrefix(prefix) }
-        switch matches.count {
-        case 0: throw KuraError.unknownSnapshot(reference: text)
-        case 1: return matches[0]
-        default: throw KuraError.ambiguousSnapshot(reference: text, candidates: matches.map { $0.id.short })
-        }
+        let id = try resolve(among: snapshots.map(\.id))
+        guard let snapshot = snapshots.first(where: { $0.id == id }) else { throw KuraError.unknownSnapshot(reference: text) }
+        return snapshot
     }
 }

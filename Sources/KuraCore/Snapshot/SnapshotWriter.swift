@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// Builds a snapshot database: entries are inserted as the archiver completes them (in any order,
 /// a transaction per batch), then `finish` writes the metadata and produces a compact, deterministic
@@ -26,25 +27,72 @@ final class SnapshotWriter {
         }
     }
 
-    /// Inserts entries in one transaction.
+    /// Inserts entries in one transaction. Values are bound straight from each entry's storage
+    /// (its path's UTF-8, its chunk ids' 32-byte words back to back): a no-change backup of a
+    /// million files inserts a million rows, and building `StatementArguments` for each cost a
+    /// third of the archiver thread.
     func add(_ entries: [Entry]) throws {
         guard !entries.isEmpty else { return }
         do {
             try database.inTransaction { db in
                 let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO entries (\(SnapshotSchema.entryColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
-                for entry in entries {
-                    var blob = Data(capacity: entry.chunks.count * 32)
-                    for chunk in entry.chunks { withUnsafeBytes(of: chunk.words) { blob.append(contentsOf: $0) } }
-                    try insert.execute(arguments: [entry.path, entry.kind.rawValue, Int64(entry.mode), Int64(entry.uid), Int64(entry.gid),
-                                                   entry.mtimeNanoseconds, entry.ctimeNanoseconds, Int64(bitPattern: entry.inode),
-                                                   entry.size, entry.linkTarget, blob])
-                }
+                for entry in entries { try Self.insert(entry, with: insert.sqliteStatement, in: db) }
                 return .commit
             }
         } catch {
             throw KuraError.io(operation: "cannot write snapshot database (\(error))", path: workPath, errno: EIO)
         }
     }
+
+    /// Binds `entry` to the prepared INSERT (columns in `SnapshotSchema.entryColumns` order) and
+    /// runs it. The bound bytes are only borrowed (`SQLITE_STATIC`): the step happens while they live.
+    private static func insert(_ entry: Entry, with statement: OpaquePointer, in db: Database) throws {
+        sqlite3_reset(statement)
+        var path = entry.path
+        let code: Int32 = path.withUTF8 { pathBytes in
+            entry.chunks.withUnsafeBytes { chunkBytes in
+                bindText(pathBytes, to: 1, of: statement)
+                sqlite3_bind_text(statement, 2, entry.kind.rawValue, -1, transient)
+                sqlite3_bind_int64(statement, 3, Int64(entry.mode))
+                sqlite3_bind_int64(statement, 4, Int64(entry.uid))
+                sqlite3_bind_int64(statement, 5, Int64(entry.gid))
+                sqlite3_bind_int64(statement, 6, entry.mtimeNanoseconds)
+                sqlite3_bind_int64(statement, 7, entry.ctimeNanoseconds)
+                sqlite3_bind_int64(statement, 8, Int64(bitPattern: entry.inode))
+                sqlite3_bind_int64(statement, 9, entry.size)
+                // A directory's empty chunk list is an empty blob, not NULL.
+                if let base = chunkBytes.baseAddress, !chunkBytes.isEmpty {
+                    sqlite3_bind_blob(statement, 11, base, Int32(chunkBytes.count), nil)
+                } else {
+                    sqlite3_bind_zeroblob(statement, 11, 0)
+                }
+                guard var target = entry.linkTarget else {
+                    sqlite3_bind_null(statement, 10)
+                    return sqlite3_step(statement)
+                }
+                return target.withUTF8 { targetBytes in
+                    bindText(targetBytes, to: 10, of: statement)
+                    return sqlite3_step(statement)
+                }
+            }
+        }
+        sqlite3_clear_bindings(statement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage)
+        }
+    }
+
+    /// Binds UTF-8 text borrowed for the statement's next step (an empty one as "", not NULL).
+    private static func bindText(_ bytes: UnsafeBufferPointer<UInt8>, to column: Int32, of statement: OpaquePointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else {
+            sqlite3_bind_text(statement, column, "", 0, transient)
+            return
+        }
+        base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { sqlite3_bind_text(statement, column, $0, Int32(bytes.count), nil) }
+    }
+
+    /// SQLite copies a value bound with this destructor.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     /// Writes the metadata and the final database to `path`; removes the work file.
     func finish(metadata: [String: String], tables: [TableStatistics], to path: String) throws {
