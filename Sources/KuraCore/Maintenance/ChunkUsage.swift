@@ -54,8 +54,15 @@ public final class ChunkUsage {
             try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [databasePath])
             defer { try? db.execute(sql: "DETACH DATABASE snap") }
             try db.inTransaction {
-                let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO temp.\(used) (id) VALUES (?)")
-                for id in tree { try insert.execute(arguments: [Data(id.bytes)]) }
+                // The snapshot's ids go first into a staging table as they come, then into `used`
+                // in id order: inserted one at a time in random order, each cost a page of a
+                // B-tree larger than the page cache (a third of a verify of a million chunks).
+                try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS staging_\(used) (id BLOB); DELETE FROM temp.staging_\(used)")
+                let insert = try db.cachedStatement(sql: "INSERT INTO temp.staging_\(used) (id) VALUES (?)").sqliteStatement
+                for id in tree {
+                    SQLiteBinding.bind(id, to: 1, of: insert)
+                    try SQLiteBinding.step(insert, in: db)
+                }
                 // Each entry's chunk list is split here, one id at a time: a list can hold tens of
                 // thousands of ids (a dump cut in 16 KiB chunks), too many to split in SQL.
                 let rows = try Row.fetchCursor(db, sql: "SELECT chunks FROM snap.entries WHERE length(chunks) >= 32")
@@ -64,11 +71,18 @@ public final class ChunkUsage {
                         guard let list = data, list.count % 32 == 0 else {
                             throw KuraError.integrity(.snapshotDatabaseDamaged(name: "of snapshot \(snapshot.id.short)", reason: "invalid chunk list"))
                         }
-                        for start in stride(from: 0, to: list.count, by: 32) {
-                            try insert.execute(arguments: [list[list.startIndex + start ..< list.startIndex + start + 32]])
+                        try list.withUnsafeBytes { bytes in
+                            for start in stride(from: 0, to: bytes.count, by: 32) {
+                                SQLiteBinding.bindBlob(UnsafeRawBufferPointer(rebasing: bytes[start ..< start + 32]), to: 1, of: insert)
+                                try SQLiteBinding.step(insert, in: db)
+                            }
                         }
                     }
                 }
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO temp.\(used) (id) SELECT id FROM temp.staging_\(used) ORDER BY id;
+                    DELETE FROM temp.staging_\(used)
+                    """)
                 return .commit
             }
         }
@@ -87,7 +101,9 @@ public final class ChunkUsage {
     }
 
     deinit {
-        try? index.perform { db in try db.execute(sql: "DROP TABLE IF EXISTS temp.\(used); DROP TABLE IF EXISTS temp.\(live)") }
+        try? index.perform { db in
+            try db.execute(sql: "DROP TABLE IF EXISTS temp.\(used); DROP TABLE IF EXISTS temp.staging_\(used); DROP TABLE IF EXISTS temp.\(live)")
+        }
     }
 
     /// Number of distinct referenced chunks.

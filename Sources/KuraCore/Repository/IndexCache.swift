@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The local SQLite copy of the repository's effective index (`$KURA_CACHE/<repo id>/index.sqlite`).
 ///
@@ -27,14 +28,15 @@ public final class IndexCache {
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
             try database.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA cache_size = -\(Self.pageCacheKiB); PRAGMA temp.cache_size = -\(Self.pageCacheKiB)")
                 if try Int.fetchOne(db, sql: "PRAGMA user_version") != Self.schemaVersion {
                     try db.execute(sql: """
                         DROP TABLE IF EXISTS index_files; DROP TABLE IF EXISTS chunks; DROP TABLE IF EXISTS superseded;
                         DROP TABLE IF EXISTS headers; DROP TABLE IF EXISTS index_packs; DROP TABLE IF EXISTS checked_snapshots;
                         CREATE TABLE index_files (id BLOB PRIMARY KEY) WITHOUT ROWID;
                         CREATE TABLE index_packs (
-                            file BLOB NOT NULL, pack BLOB NOT NULL, entries INTEGER NOT NULL, PRIMARY KEY (file, pack)
+                            file BLOB NOT NULL, pack BLOB NOT NULL, entries INTEGER NOT NULL,
+                            stored_bytes INTEGER NOT NULL, plain_bytes INTEGER NOT NULL, PRIMARY KEY (file, pack)
                         ) WITHOUT ROWID;
                         CREATE INDEX index_packs_by_pack ON index_packs (pack);
                         CREATE TABLE headers (id BLOB PRIMARY KEY) WITHOUT ROWID;
@@ -44,7 +46,7 @@ public final class IndexCache {
                             stored_length INTEGER NOT NULL, plain_length INTEGER NOT NULL, codec INTEGER NOT NULL,
                             PRIMARY KEY (id, pack)
                         ) WITHOUT ROWID;
-                        CREATE INDEX chunks_by_pack ON chunks (pack);
+                        \(Self.createPackIndex);
                         CREATE TABLE checked_snapshots (id BLOB PRIMARY KEY) WITHOUT ROWID;
                         PRAGMA user_version = \(Self.schemaVersion);
                         """)
@@ -65,16 +67,24 @@ public final class IndexCache {
             (Set(try Data.fetchAll(db, sql: "SELECT id FROM index_files").compactMap { ChunkID(bytes: $0) }),
              Set(try Data.fetchAll(db, sql: "SELECT id FROM headers").compactMap { ChunkID(bytes: $0) }))
         }
-        for id in present.subtracting(headersKnown).sorted() {
+        let unknown = present.subtracting(headersKnown).sorted()
+        if repository.isEncrypted {
             // A sealed index file opens only whole: it is loaded now, header and entries, rather
-            // than read twice. (Were it superseded after all, the reload below reads it again.)
-            if repository.isEncrypted, let index = try? repository.readIndexFile(id) {
-                try add(index, id: id)
-                loaded.insert(id)
-                continue
+            // than read twice. (Were it superseded after all, the reload below reads it again.) One
+            // that does not open supersedes nothing; verify reports it.
+            var opened = Set<ChunkID>()
+            try add(unknown, sorted: unknown.count >= Self.sortedLoadFiles, rebuildingPackIndex: loaded.isEmpty) { id in
+                guard let index = try? repository.readIndexFile(id) else { return nil }
+                opened.insert(id)
+                return index
             }
-            let superseded = try repository.supersededBy(id)
-            try perform { db in try record(id, supersedes: superseded, in: db) }
+            loaded.formUnion(opened)
+            try perform { db in for id in unknown where !opened.contains(id) { try record(id, supersedes: [], in: db) } }
+        } else {
+            for id in unknown {
+                let superseded = try repository.supersededBy(id)
+                try perform { db in try record(id, supersedes: superseded, in: db) }
+            }
         }
         let superseded = try perform { db in
             try Row.fetchAll(db, sql: "SELECT id, by FROM superseded").compactMap { row -> ChunkID? in
@@ -84,15 +94,31 @@ public final class IndexCache {
         }
         let effective = present.subtracting(superseded)
         try drop(loaded.subtracting(effective))
-        damagedIndexFiles = []
-        for id in effective.subtracting(loaded).sorted() {
+        let missing = effective.subtracting(loaded).sorted()
+        var damaged: [ChunkID] = []
+        try add(missing, sorted: missing.count >= Self.sortedLoadFiles, rebuildingPackIndex: loaded.isEmpty) { id in
             do {
-                try add(try repository.readIndexFile(id), id: id)
+                return try repository.readIndexFile(id)
             } catch KuraError.integrity {
-                damagedIndexFiles.append(id)
+                damaged.append(id)
+                return nil
             }
         }
+        damagedIndexFiles = damaged
     }
+
+    /// From this many index files on, a synchronize loads them sorted (`add(_:sorted:…)`).
+    static let sortedLoadFiles = 8
+    /// SQLite's page cache for the index (its default is 2 MB): lookups and loads of random
+    /// 32-byte keys touch a page each, and more of the B-tree's inner pages then stay in memory
+    /// (the temp tables of `ChunkUsage` get as much).
+    static let pageCacheKiB = 32 << 10
+    /// A pack's entries in offset order, straight from the index (it holds every column):
+    /// verify and prune read them pack by pack, and a lookup into `chunks` for each entry cost a
+    /// third of a verify.
+    private static let createPackIndex = """
+        CREATE INDEX IF NOT EXISTS chunks_by_pack ON chunks (pack, offset, stored_length, plain_length, codec)
+        """
 
     /// Forgets loaded index files that are no longer effective: their entries go, except those of
     /// a pack another loaded file also lists (a pack's entries are fixed by its bytes, so every
@@ -127,23 +153,64 @@ public final class IndexCache {
 
     /// Records an index file's entries (in one transaction with the file's id).
     public func add(_ index: IndexFile, id: ChunkID) throws {
+        try add([id], sorted: false, rebuildingPackIndex: false) { _ in index }
+    }
+
+    /// Records index files' entries in one transaction: the cache never lists a file whose
+    /// entries it lacks. `read` gives each file (nil: leave it out). With `sorted`, entries go
+    /// first into a staging table and then into `chunks` in id order: random 32-byte keys
+    /// inserted one at a time into a B-tree larger than the page cache cost a page each, while a
+    /// sorted insert fills pages in order (a cache built on a fresh machine). With
+    /// `rebuildingPackIndex` (an empty cache), `chunks_by_pack` is built once at the end.
+    func add(_ ids: [ChunkID], sorted: Bool, rebuildingPackIndex: Bool, read: (ChunkID) throws -> IndexFile?) throws {
+        guard !ids.isEmpty else { return }
         try perform { db in
             try db.inTransaction {
-                let statement = try db.cachedStatement(sql: """
-                    INSERT OR IGNORE INTO chunks (id, pack, offset, stored_length, plain_length, codec) VALUES (?, ?, ?, ?, ?, ?)
-                    """)
-                let listing = try db.cachedStatement(sql: "INSERT OR REPLACE INTO index_packs (file, pack, entries) VALUES (?, ?, ?)")
-                let fileData = Data(id.bytes)
-                for pack in index.packs {
-                    let packData = Data(pack.pack.bytes)
-                    try listing.execute(arguments: [fileData, packData, pack.entries.count])
-                    for entry in pack.entries {
-                        try statement.execute(arguments: [Data(entry.chunk.bytes), packData, Int64(entry.offset),
-                                                          Int64(entry.storedLength), Int64(entry.plainLength), Int64(entry.codec.rawValue)])
-                    }
+                if rebuildingPackIndex && sorted { try db.execute(sql: "DROP INDEX IF EXISTS chunks_by_pack") }
+                if sorted {
+                    try db.execute(sql: """
+                        CREATE TEMP TABLE IF NOT EXISTS staging (
+                            id BLOB, pack BLOB, offset INTEGER, stored_length INTEGER, plain_length INTEGER, codec INTEGER);
+                        DELETE FROM temp.staging
+                        """)
                 }
-                try db.execute(sql: "INSERT OR IGNORE INTO index_files (id) VALUES (?)", arguments: [Data(id.bytes)])
-                try record(id, supersedes: index.supersedes, in: db)
+                let table = sorted ? "temp.staging" : "chunks"
+                let insert = try db.cachedStatement(sql: """
+                    INSERT OR IGNORE INTO \(table) (id, pack, offset, stored_length, plain_length, codec) VALUES (?, ?, ?, ?, ?, ?)
+                    """).sqliteStatement
+                let listing = try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO index_packs (file, pack, entries, stored_bytes, plain_bytes) VALUES (?, ?, ?, ?, ?)
+                    """).sqliteStatement
+                for id in ids {
+                    guard let index = try read(id) else { continue }
+                    for pack in index.packs {
+                        for entry in pack.entries {
+                            SQLiteBinding.bind(entry.chunk, to: 1, of: insert)
+                            SQLiteBinding.bind(pack.pack, to: 2, of: insert)
+                            sqlite3_bind_int64(insert, 3, Int64(entry.offset))
+                            sqlite3_bind_int64(insert, 4, Int64(entry.storedLength))
+                            sqlite3_bind_int64(insert, 5, Int64(entry.plainLength))
+                            sqlite3_bind_int64(insert, 6, Int64(entry.codec.rawValue))
+                            try SQLiteBinding.step(insert, in: db)
+                        }
+                        SQLiteBinding.bind(id, to: 1, of: listing)
+                        SQLiteBinding.bind(pack.pack, to: 2, of: listing)
+                        sqlite3_bind_int64(listing, 3, Int64(pack.entries.count))
+                        sqlite3_bind_int64(listing, 4, pack.entries.reduce(0) { $0 + Int64($1.storedLength) })
+                        sqlite3_bind_int64(listing, 5, pack.entries.reduce(0) { $0 + Int64($1.plainLength) })
+                        try SQLiteBinding.step(listing, in: db)
+                    }
+                    try db.execute(sql: "INSERT OR IGNORE INTO index_files (id) VALUES (?)", arguments: [Data(id.bytes)])
+                    try record(id, supersedes: index.supersedes, in: db)
+                }
+                if sorted {
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO chunks (id, pack, offset, stored_length, plain_length, codec)
+                            SELECT id, pack, offset, stored_length, plain_length, codec FROM temp.staging ORDER BY id, pack;
+                        DELETE FROM temp.staging;
+                        \(Self.createPackIndex)
+                        """)
+                }
                 return .commit
             }
         }
@@ -220,13 +287,17 @@ public final class IndexCache {
         return [blob, ids.count]
     }
 
-    /// Totals over the whole index: distinct chunks, stored bytes, plain bytes, pack count.
+    /// Totals over the whole index: chunks (stored copies: one stored twice by two backups at
+    /// once counts twice), stored bytes, plain bytes, packs. Summed over each pack's totals in
+    /// `index_packs` (a pack listed by two files once), not over `chunks`: a nightly run asks,
+    /// and a scan of ten million chunks took minutes.
     public func totals() throws -> (chunks: Int, stored: Int64, plain: Int64, packs: Int) {
         try perform { db in
             let row = try Row.fetchOne(db, sql: """
-                SELECT count(DISTINCT id), coalesce(sum(stored_length), 0), coalesce(sum(plain_length), 0), count(DISTINCT pack) FROM chunks
+                SELECT count(*), coalesce(sum(entries), 0), coalesce(sum(stored), 0), coalesce(sum(plain), 0) FROM (
+                    SELECT max(entries) AS entries, max(stored_bytes) AS stored, max(plain_bytes) AS plain FROM index_packs GROUP BY pack)
                 """)
-            return (row?[0] ?? 0, row?[1] ?? 0, row?[2] ?? 0, row?[3] ?? 0)
+            return (row?[1] ?? 0, row?[2] ?? 0, row?[3] ?? 0, row?[0] ?? 0)
         }
     }
 

@@ -45,14 +45,13 @@ final class SnapshotWriter {
     }
 
     /// Binds `entry` to the prepared INSERT (columns in `SnapshotSchema.entryColumns` order) and
-    /// runs it. The bound bytes are only borrowed (`SQLITE_STATIC`): the step happens while they live.
+    /// runs it. The bound bytes are only borrowed: the step happens while they live.
     private static func insert(_ entry: Entry, with statement: OpaquePointer, in db: Database) throws {
-        sqlite3_reset(statement)
         var path = entry.path
-        let code: Int32 = path.withUTF8 { pathBytes in
-            entry.chunks.withUnsafeBytes { chunkBytes in
-                bindText(pathBytes, to: 1, of: statement)
-                sqlite3_bind_text(statement, 2, entry.kind.rawValue, -1, transient)
+        try path.withUTF8 { pathBytes in
+            try entry.chunks.withUnsafeBytes { chunkBytes in
+                SQLiteBinding.bindText(pathBytes, to: 1, of: statement)
+                sqlite3_bind_text(statement, 2, entry.kind.rawValue, -1, SQLiteBinding.transient)
                 sqlite3_bind_int64(statement, 3, Int64(entry.mode))
                 sqlite3_bind_int64(statement, 4, Int64(entry.uid))
                 sqlite3_bind_int64(statement, 5, Int64(entry.gid))
@@ -61,38 +60,18 @@ final class SnapshotWriter {
                 sqlite3_bind_int64(statement, 8, Int64(bitPattern: entry.inode))
                 sqlite3_bind_int64(statement, 9, entry.size)
                 // A directory's empty chunk list is an empty blob, not NULL.
-                if let base = chunkBytes.baseAddress, !chunkBytes.isEmpty {
-                    sqlite3_bind_blob(statement, 11, base, Int32(chunkBytes.count), nil)
-                } else {
-                    sqlite3_bind_zeroblob(statement, 11, 0)
-                }
+                SQLiteBinding.bindBlob(chunkBytes, to: 11, of: statement)
                 guard var target = entry.linkTarget else {
                     sqlite3_bind_null(statement, 10)
-                    return sqlite3_step(statement)
+                    return try SQLiteBinding.step(statement, in: db)
                 }
-                return target.withUTF8 { targetBytes in
-                    bindText(targetBytes, to: 10, of: statement)
-                    return sqlite3_step(statement)
+                try target.withUTF8 { targetBytes in
+                    SQLiteBinding.bindText(targetBytes, to: 10, of: statement)
+                    try SQLiteBinding.step(statement, in: db)
                 }
             }
         }
-        sqlite3_clear_bindings(statement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage)
-        }
     }
-
-    /// Binds UTF-8 text borrowed for the statement's next step (an empty one as "", not NULL).
-    private static func bindText(_ bytes: UnsafeBufferPointer<UInt8>, to column: Int32, of statement: OpaquePointer) {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else {
-            sqlite3_bind_text(statement, column, "", 0, transient)
-            return
-        }
-        base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { sqlite3_bind_text(statement, column, $0, Int32(bytes.count), nil) }
-    }
-
-    /// SQLite copies a value bound with this destructor.
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     /// Writes the metadata and the final database to `path`; removes the work file.
     func finish(metadata: [String: String], tables: [TableStatistics], to path: String) throws {
