@@ -99,6 +99,16 @@ import KuraTestSupport
         #expect(!FileManager.default.fileExists(atPath: scratch.sub("out/media/a.jpg")))
         try restore(repository, result.snapshot, to: scratch.sub("out"), force: true)
         #expect(try read(scratch.sub("out/media/b.txt")) == read(media + "/b.txt"))
+        // An existing but empty target has nothing to replace (known without walking the snapshot);
+        // a target holding only a dot-file is not empty, and the snapshot is walked for conflicts.
+        try FileManager.default.createDirectory(atPath: scratch.sub("empty"), withIntermediateDirectories: true)
+        #expect(try Restorer(repository: repository).conflicts(result.snapshot, RestoreOptions(target: scratch.sub("empty"))).isEmpty)
+        try restore(repository, result.snapshot, to: scratch.sub("empty"))
+        #expect(try read(scratch.sub("empty/media/b.txt")) == read(media + "/b.txt"))
+        #expect(try Restorer(repository: repository).conflicts(result.snapshot, RestoreOptions(target: scratch.sub("empty"))).count > 1)
+        try write([1], to: scratch.sub("dotted/.hidden"))
+        #expect(!FileSystem.isEmptyDirectory(scratch.sub("dotted")))
+        #expect(!FileSystem.isEmptyDirectory(scratch.sub("no such folder")))
     }
 
     @Test func restoreDoesNotFollowSymlinksOutOfTheTarget() throws {

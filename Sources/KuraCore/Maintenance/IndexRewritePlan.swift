@@ -28,16 +28,18 @@ struct IndexRewritePlan: Sendable {
     init(contents: [ChunkID: [(pack: ChunkID, entries: Int)]], present: [ChunkID], changed: Set<ChunkID>) {
         var rewritten = Set<ChunkID>()
         var small: [ChunkID] = []
+        var smallRewritten = 0
         for (file, packs) in contents {
+            let isSmall = packs.reduce(0, { $0 + $1.entries }) < Self.smallFileEntries
             if packs.contains(where: { changed.contains($0.pack) }) {
                 rewritten.insert(file)
-            } else if packs.reduce(0, { $0 + $1.entries }) < Self.smallFileEntries {
+                if isSmall { smallRewritten += 1 }
+            } else if isSmall {
                 small.append(file)
             }
         }
         // Merging is worth it only with something to merge into, or many small files.
-        let smallRewritten = rewritten.filter { file in (contents[file] ?? []).reduce(0) { $0 + $1.entries } < Self.smallFileEntries }
-        if small.count + smallRewritten.count >= Self.compactionThreshold {
+        if small.count + smallRewritten >= Self.compactionThreshold {
             rewritten.formUnion(small)
             compacted = small.count
         }

@@ -49,7 +49,9 @@ public struct HookRunner: Sendable {
         var pid: pid_t = 0
         let spawned = withCStrings(arguments) { argv in
             withCStrings(merged.map { "\($0.key)=\($0.value)" }) { envp in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+                // posix_spawn declares its arrays mutable; it only reads them (same pointers).
+                guard let argv = Self.mutable(argv), let envp = Self.mutable(envp) else { return EINVAL }
+                return posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
             }
         }
         close(pipe[1])
@@ -98,11 +100,9 @@ public struct HookRunner: Sendable {
         return Outcome(status: code, timedOut: timedOut, seconds: Date().timeIntervalSince(started))
     }
 
-    /// Calls `body` with a NULL-terminated C array of `strings`.
-    private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
-        let pointers = strings.map { strdup($0) } + [nil]
-        defer { pointers.forEach { free($0) } }
-        return body(pointers)
+    /// A NULL-terminated array from `withCStrings` as the `char *const[]` that posix_spawn takes.
+    private static func mutable(_ strings: UnsafeBufferPointer<UnsafePointer<CChar>?>) -> UnsafePointer<UnsafeMutablePointer<CChar>?>? {
+        strings.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: UnsafeMutablePointer<CChar>?.self) }
     }
 }
 

@@ -83,18 +83,14 @@ public struct MonitorPings: Sendable {
             var status = 0
             var length: Int64 = -1
             var error = [CChar](repeating: 0, count: 256)
-            let headerCopies = headers.map { strdup($0) }
-            defer { headerCopies.forEach { free($0) } }
-            let code: Int32 = headerCopies.map { UnsafePointer($0) }.withUnsafeBufferPointer { headerPointers in
-                "POST".withCString { method in
-                    url.withCString { urlPointer in
-                        var request = kura_curl_request(
-                            method: method, url: urlPointer, headers: headerPointers.baseAddress, header_count: headerPointers.count,
-                            sigv4: nil, username: nil, password: nil, upload: file, upload_length: Int64(body.count),
-                            write: nil, write_context: nil, timeout_seconds: Int(timeout.rounded(.up)),
-                            connect_timeout_seconds: Int(min(timeout, 10).rounded(.up)), stall_seconds: 0)
-                        return kura_curl_perform(handle, &request, &status, &length, &error)
-                    }
+            let code: Int32 = withCStrings(headers) { headerPointers in
+                withCStrings(["POST", url]) { strings in
+                    var request = kura_curl_request(
+                        method: strings[0], url: strings[1], headers: headerPointers.baseAddress, header_count: headerPointers.count,
+                        sigv4: nil, username: nil, password: nil, upload: file, upload_length: Int64(body.count),
+                        write: nil, write_context: nil, timeout_seconds: Int(timeout.rounded(.up)),
+                        connect_timeout_seconds: Int(min(timeout, 10).rounded(.up)), stall_seconds: 0)
+                    return kura_curl_perform(handle, &request, &status, &length, &error)
                 }
             }
             let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -119,12 +119,12 @@ public struct SiteStatus: Encodable, Sendable {
     static func nights(_ snapshots: [Snapshot], now: Date) -> [Night] {
         let calendar = Calendar.current
         let today = calendar.startOfDay(for: now)
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
         return (0..<7).reversed().compactMap { back -> Night? in
             guard let start = calendar.date(byAdding: .day, value: -back, to: today),
                   let end = calendar.date(byAdding: .day, value: 1, to: start) else { return nil }
             let day = snapshots.filter { (start.timeIntervalSince1970..<end.timeIntervalSince1970).contains($0.record.epochSeconds) }
-            let formatter = DateFormatter()
-            formatter.dateFormat = "yyyy-MM-dd"
             return Night(date: formatter.string(from: start), bytesAdded: day.reduce(0) { $0 + $1.record.summary.dataAddedStored },
                          seconds: day.reduce(0) { $0 + $1.record.summary.durationSeconds }, snapshots: day.count)
         }

@@ -10,6 +10,8 @@ public struct PathPattern: Sendable, CustomStringConvertible {
     public let text: String
     private let anchored: Bool
     private let body: String
+    /// `body`, NUL-terminated, for fnmatch.
+    private let bodyC: [CChar]
     private let componentCount: Int
 
     public init(_ text: String) throws {
@@ -20,6 +22,7 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         while body.hasSuffix("/") { body.removeLast() }
         guard !body.isEmpty else { throw KuraError.invalidArgument("empty path pattern '\(text)'") }
         self.body = body
+        bodyC = Array(body.utf8CString)
         componentCount = body.split(separator: "/").count
     }
 
@@ -34,16 +37,45 @@ public struct PathPattern: Sendable, CustomStringConvertible {
         return anchored ? body + "*" : "*" + body + "*"
     }
 
-    /// True when the pattern selects `path` (or one of its ancestors).
+    /// True when the pattern selects `path` (or one of its ancestors). `path` is a snapshot path
+    /// (no empty component). Each run of components is matched where it lies in one
+    /// NUL-terminated copy of the path — the `/` after the run set to NUL for the call — rather
+    /// than split into substrings and joined again for every run: `find` and `--include` test
+    /// every path of a million-file snapshot that SQLite's prefilter lets through.
     public func matches(_ path: String) -> Bool {
-        let components = path.split(separator: "/")
-        guard components.count >= componentCount else { return false }
-        let starts = anchored ? 0...0 : 0...(components.count - componentCount)
-        for start in starts {
-            let run = components[start..<(start + componentCount)].joined(separator: "/")
-            if fnmatch(body, run, FNM_PATHNAME) == 0 { return true }
+        var path = path
+        return path.withUTF8 { utf8 in
+            let length = utf8.count
+            var slashes = 0
+            for byte in utf8 where byte == UInt8(ascii: "/") { slashes += 1 }
+            guard slashes + 1 >= componentCount else { return false }
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { text in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: slashes + 2) { cuts in
+                    // cuts[i] + 1 is where component i starts, cuts[i + 1] where it ends.
+                    cuts[0] = -1
+                    var next = 1
+                    for index in 0..<length {
+                        text[index] = CChar(bitPattern: utf8[index])
+                        if utf8[index] == UInt8(ascii: "/") {
+                            cuts[next] = index
+                            next += 1
+                        }
+                    }
+                    text[length] = 0
+                    cuts[next] = length
+                    guard let base = text.baseAddress else { return false }
+                    let lastStart = anchored ? 0 : slashes + 1 - componentCount
+                    for start in 0...lastStart {
+                        let end = cuts[start + componentCount]
+                        text[end] = 0
+                        let matched = fnmatch(bodyC, base + cuts[start] + 1, FNM_PATHNAME) == 0
+                        if end < length { text[end] = CChar(bitPattern: UInt8(ascii: "/")) }
+                        if matched { return true }
+                    }
+                    return false
+                }
+            }
         }
-        return false
     }
 
     /// SQLite `GLOB`s that together let through every path `patterns` select (an empty list:

@@ -61,9 +61,11 @@ public final class Restorer {
         self.store = store
     }
 
-    /// The existing paths in the target that a restore would replace.
+    /// The existing paths in the target that a restore would replace. A missing or empty target
+    /// has none, known without walking the snapshot (a full restore into a new folder walks it
+    /// once, not twice).
     public func conflicts(_ snapshot: Snapshot, _ options: RestoreOptions, limit: Int = 1000) throws -> [String] {
-        guard FileSystem.isDirectory(options.target) else { return [] }
+        guard FileSystem.isDirectory(options.target), !FileSystem.isEmptyDirectory(options.target) else { return [] }
         let target = try TargetDirectory(path: options.target)
         let reader = try repository.openSnapshot(snapshot)
         var found: [String] = []

@@ -254,11 +254,3 @@ public final class S3ObjectStore: ObjectStore, @unchecked Sendable {
         lock.unlock()
     }
 }
-
-/// Calls `body` with NUL-terminated copies of `strings`.
-private func withCStrings<T>(_ strings: [String], _ body: (UnsafeBufferPointer<UnsafePointer<CChar>?>) -> T) -> T {
-    let copies = strings.map { strdup($0) }
-    defer { copies.forEach { free($0) } }
-    let pointers = copies.map { UnsafePointer<CChar>($0) }
-    return pointers.withUnsafeBufferPointer(body)
-}

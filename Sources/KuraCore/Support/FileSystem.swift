@@ -32,6 +32,19 @@ public enum FileSystem {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// True for a directory with nothing in it (its first entry other than `.` and `..` decides).
+    static func isEmptyDirectory(_ path: String) -> Bool {
+        guard let directory = opendir(path) else { return false }
+        defer { closedir(directory) }
+        while let item = readdir(directory) {
+            let isDot = withUnsafeBytes(of: item.pointee.d_name) { name in
+                name[0] == UInt8(ascii: ".") && (name[1] == 0 || (name[1] == UInt8(ascii: ".") && name[2] == 0))
+            }
+            if !isDot { return false }
+        }
+        return true
+    }
+
     /// Creates a directory with exactly `mode` (owner-only by default), whatever the umask; an
     /// existing directory is left as it is.
     static func makeDirectory(_ path: String, mode: mode_t = FilePermissions.ownerOnly.directory) throws {
@@ -193,9 +206,10 @@ public enum FileSystem {
         }
     }
 
-    /// Writes text crash-safely next to `path` (temp file in the same directory), owner-only.
-    public static func writeText(_ text: String, to path: String) throws {
-        try writeAtomically(Array(text.utf8), to: path, temporaryDirectory: parent(of: path))
+    /// Writes text crash-safely next to `path` (temp file in the same directory), owner-only
+    /// unless `mode` says otherwise (the mode is set before the file gets its name).
+    public static func writeText(_ text: String, to path: String, mode: mode_t = FilePermissions.ownerOnly.file) throws {
+        try writeAtomically(Array(text.utf8), to: path, temporaryDirectory: parent(of: path), mode: mode)
     }
 
     /// A random name for temp files: 16 random bytes in hex.

@@ -10,7 +10,7 @@ enum SQLiteBinding {
 
     /// Binds a chunk id's 32 bytes (copied).
     static func bind(_ id: ChunkID, to column: Int32, of statement: OpaquePointer) {
-        withUnsafeBytes(of: id.words) { sqlite3_bind_blob(statement, column, $0.baseAddress, 32, transient) }
+        _ = withUnsafeBytes(of: id.words) { sqlite3_bind_blob(statement, column, $0.baseAddress, 32, transient) }
     }
 
     /// Binds UTF-8 text borrowed until the statement's next step (an empty one as "", not NULL).
@@ -19,7 +19,7 @@ enum SQLiteBinding {
             sqlite3_bind_text(statement, column, "", 0, transient)
             return
         }
-        base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { sqlite3_bind_text(statement, column, $0, Int32(bytes.count), nil) }
+        _ = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { sqlite3_bind_text(statement, column, $0, Int32(bytes.count), nil) }
     }
 
     /// Binds bytes borrowed until the statement's next step (an empty run as an empty blob, not NULL).

@@ -99,10 +99,9 @@ struct ScheduleCommand: ParsableCommand {
             }
         }
 
-        /// Unit and cron files are read by systemd and cron: 0644, written crash-safely.
+        /// Unit and cron files are read by systemd and cron: 0644 from the start, written crash-safely.
         private func write(_ text: String, to path: String) throws {
-            try FileSystem.writeText(text, to: path)
-            chmod(path, 0o644)
+            try FileSystem.writeText(text, to: path, mode: 0o644)
         }
 
         /// This kura's absolute path (/proc/self/exe), so the unit runs the binary that installed it.
