@@ -47,6 +47,42 @@ import KuraTestSupport
         #expect(try cache.contained(a.entries.map(\.chunk)).isEmpty)
     }
 
+    /// Eight or more index files load through a staging table, sorted, with the pack index built
+    /// at the end (a fresh machine): the cache must end exactly as one loaded file by file.
+    @Test func manyIndexFilesLoadSortedAsTheyWouldOneByOne() throws {
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        var packs = (0..<24).map { packIndex(100 + UInt64($0), chunks: 40 + $0) }
+        // A chunk stored in two packs (two backups at once), and a pack listed by two files.
+        packs[5].entries[3] = PackEntry(chunk: packs[4].entries[0].chunk, offset: packs[5].entries[3].offset,
+                                        storedLength: 100, plainLength: 250, codec: .zstd)
+        var ids: [ChunkID] = []
+        for file in 0..<12 { ids.append(try repository.writeIndexFile(IndexFile(packs: [packs[file * 2], packs[file * 2 + 1]])).id) }
+        ids.append(try repository.writeIndexFile(IndexFile(packs: [packs[7]])).id)
+        #expect(ids.count >= IndexCache.sortedLoadFiles)
+
+        let sorted = try IndexCache(path: scratch.sub("sorted.sqlite"))
+        try sorted.synchronize(with: repository)
+        let oneByOne = try IndexCache(path: scratch.sub("one-by-one.sqlite"))
+        for id in ids { try oneByOne.add(try repository.readIndexFile(id), id: id) }
+
+        #expect(try sorted.packs() == oneByOne.packs())
+        #expect(try sorted.packs().count == 24)
+        for pack in packs {
+            #expect(try sorted.entries(inPack: pack.pack) == pack.entries)
+            #expect(try oneByOne.entries(inPack: pack.pack) == pack.entries)
+        }
+        let everyChunk = packs.flatMap { $0.entries.map(\.chunk) }
+        #expect(try sorted.contained(everyChunk) == Set(everyChunk))
+        #expect(try sorted.missingCount(everyChunk) == 0)
+        // Totals count stored copies, each pack once however many files list it.
+        let totals = try sorted.totals()
+        let otherTotals = try oneByOne.totals()
+        #expect(totals == otherTotals)
+        #expect(totals.packs == 24 && totals.chunks == everyChunk.count)
+        #expect(totals.stored == Int64(everyChunk.count * 100) && totals.plain == Int64(everyChunk.count * 250))
+    }
+
     @Test func aDamagedIndexFileIsLeftOutAndNamed() throws {
         let scratch = Scratch()
         let repository = try scratch.repository()
