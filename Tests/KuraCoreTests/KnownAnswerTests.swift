@@ -18,10 +18,15 @@ import KuraTestSupport
         "media/receipts/reçu 2026.pdf": "62a7e800c1f94250d952c1ae58833ee5f278d9da67766a79de83ab90e7864135",
     ]
 
-    /// The fixture, copied (git keeps neither empty folders nor modes) and made owner-only.
-    func copyOfTheFixture(_ scratch: Scratch) throws -> String {
+    /// A plain repository of the same two files, its pack of version 1 (named by the SHA-256 of
+    /// the whole file): made once, on 2026-12-01, by the Kura of stop 20 (see its README).
+    static let plainFixture = root + "/KnownAnswer/plain-v1"
+    static let plainSnapshot = "0d03b1bba1ea774069f7251a52c706d70c2e407dbe713dd97af71b9a16504208"
+
+    /// A fixture, copied (git keeps neither empty folders nor modes) and made owner-only.
+    func copyOfTheFixture(_ scratch: Scratch, _ fixture: String = Self.fixture) throws -> String {
         let copy = scratch.sub("repo")
-        try FileManager.default.copyItem(atPath: Self.fixture, toPath: copy)
+        try FileManager.default.copyItem(atPath: fixture, toPath: copy)
         #expect(try Program.run("/bin/chmod", ["-R", "go-rwx", copy]).status == 0)
         return copy
     }
@@ -43,6 +48,39 @@ import KuraTestSupport
         #expect(report.errors.isEmpty && report.chunksRead == 3, "\(report.errors)")
         #expect(kuraError { _ = try Repository.open(at: path, credentials: .password { Array("not it".utf8) }, cacheRoot: scratch.sub("cache")) }?
             .exitCode == 12)
+    }
+
+    @Test func theCommittedPlainRepositoryStillOpensVerifiesAndGrows() throws {
+        let scratch = Scratch()
+        let path = try copyOfTheFixture(scratch, Self.plainFixture)
+        let repository = try Repository.open(at: path, cacheRoot: scratch.sub("cache"))
+        #expect(!repository.isEncrypted)
+        let snapshot = try #require(try repository.snapshots().first)
+        #expect(snapshot.id.hex == Self.plainSnapshot)
+        try restore(repository, snapshot, to: scratch.sub("out"))
+        for (file, digest) in Self.expected {
+            #expect(try SHA256Hasher.hash(file: scratch.sub("out/" + file)).hex == digest, "\(file)")
+        }
+        let oldPack = try #require(try repository.listPacks().first)
+        #expect(try read(repository.layout.pack(oldPack))[8] == PackFormat.wholeFileVersion)
+
+        // A backup adds a pack of today's version beside it; verify reads both kinds.
+        try FileManager.default.copyItem(atPath: scratch.sub("out/media"), toPath: scratch.sub("media"))
+        try write(randomBytes(300_000, seed: 9), to: scratch.sub("media/new.jpg"))
+        _ = try backup(repository, scratch.sub("media"))
+        let newPacks = try repository.listPacks().filter { $0 != oldPack }
+        let versions = try newPacks.map { try read(repository.layout.pack($0))[8] }
+        #expect(!versions.isEmpty && versions.allSatisfy { $0 == PackFormat.listedVersion })
+        let report = try RepositoryChecker(repository: repository).check(CheckOptions(readData: true))
+        #expect(report.errors.isEmpty && report.packsRead == 1 + newPacks.count, "\(report.errors)")
+
+        // A byte no chunk and no trailer covers (the header's reserved bytes) is still caught in
+        // the old pack by its whole-file name.
+        var bytes = try read(repository.layout.pack(oldPack))
+        bytes[12] ^= 1
+        try write(bytes, to: repository.layout.pack(oldPack))
+        let damaged = try RepositoryChecker(repository: repository).check(CheckOptions(readData: true))
+        #expect(damaged.errors.contains { $0.contains("pack \(oldPack.short): its content does not match its name") }, "\(damaged.errors)")
     }
 
     /// Runs the Python reader on `repository` with `password`: its lines, or its error.

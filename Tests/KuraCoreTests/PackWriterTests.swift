@@ -5,7 +5,7 @@ import KuraTestSupport
 
 /// `PackWriter` (the repository's `ChunkStore`) on its own: sizes, names, trailers, abandon.
 @Suite struct PackWriterTests {
-    @Test func packsAreCutAtTheTargetSizeNamedByTheirHashAndTheirTrailersReadBack() throws {
+    @Test func packsAreCutAtTheTargetSizeNamedFromHeaderAndTrailerAndTheirTrailersReadBack() throws {
         let scratch = Scratch()
         let repository = try scratch.repository(config: .new(packSize: 1 << 20))
         let writer = repository.makeChunkStore()
@@ -22,8 +22,12 @@ import KuraTestSupport
         #expect(writer.bytesWritten == packs.reduce(0) { $0 + $1.size })
         for pack in packs {
             let bytes = try read(repository.layout.pack(pack.id))
-            #expect(SHA256Hasher.hash(bytes) == pack.id, "a pack is named by the SHA-256 of its bytes")
             #expect(UInt64(bytes.count) == pack.size)
+            let trailerStart = bytes.count - PackFormat.footerSize - pack.entries.count * PackEntry.encodedSize
+            #expect(bytes.withUnsafeBytes { PackFormat.listedPackName($0, trailerStart: trailerStart) } == pack.id,
+                    "a plain pack is named by the SHA-256 of its header and trailer")
+            #expect(bytes.withUnsafeBytes { PackFormat.version($0) } == PackFormat.listedVersion)
+            #expect(SHA256Hasher.hash(bytes) != pack.id, "not read back to be hashed whole")
             let (entries, size) = try repository.readPackTrailer(pack.id)
             #expect(entries == pack.entries && size == pack.size)
             for entry in entries {

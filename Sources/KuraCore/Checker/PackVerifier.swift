@@ -58,9 +58,9 @@ final class PackVerifier {
         result.bytesRead = Int64(bytes.count)
         let trailer = Self.trailer(bytes, cipher: repository.cipher)
         if trailer == nil { result.problems.append("pack \(pack.short) has a damaged trailer") }
-        if !repository.isEncrypted {
+        if !repository.isEncrypted && PackFormat.version(bytes) == PackFormat.wholeFileVersion {
             if SHA256Hasher.hash(bytes) != pack { result.problems.append("pack \(pack.short): its content does not match its name") }
-        } else if let trailer, let problem = sealedCoverageProblem(bytes, pack: pack, trailer: trailer, indexed: Set(expected)) {
+        } else if let trailer, let problem = coverageProblem(bytes, pack: pack, trailer: trailer, indexed: Set(expected)) {
             result.problems.append("pack \(pack.short): \(problem)")
         }
         let inTrailer = Set(trailer ?? [])
@@ -79,25 +79,31 @@ final class PackVerifier {
         return result
     }
 
-    /// In an encrypted pack every byte is checked without hashing the whole pack: the header is
-    /// compared, the trailer and each blob open only when their tag verifies (indexed blobs in
-    /// `verify`, the others here), the blobs must tile the pack from the header to the sealed
-    /// trailer, and the name is computed from the tags (`PackFormat.sealedPackName`). What is
-    /// wrong, if anything.
-    private func sealedCoverageProblem(_ bytes: UnsafeRawBufferPointer, pack: ChunkID, trailer: [PackEntry], indexed: Set<PackEntry>) -> String? {
-        guard bytes.count >= PackFormat.headerSize + PackFormat.sealedFooterSize,
-              Array(bytes[0..<PackFormat.headerSize]) == PackFormat.header(encrypted: true) else { return "its header is damaged" }
-        // The trailer opened: the footer's length is within the pack.
-        let length = Int(bytes.loadUnaligned(fromByteOffset: bytes.count - PackFormat.sealedFooterSize, as: UInt32.self))
-        let trailerStart = bytes.count - PackFormat.sealedFooterSize - length
+    /// A pack named from its trailer (plain, version 3) or its tags (encrypted, version 2) has every
+    /// byte checked without hashing the whole pack: the header is compared, every blob of the
+    /// trailer must decode to its id (indexed blobs in `verify`, the others here), the blobs must
+    /// tile the pack from the header to the trailer, and the name is computed as it was written
+    /// (`PackFormat.listedPackName`, `sealedPackName`). What is wrong, if anything.
+    private func coverageProblem(_ bytes: UnsafeRawBufferPointer, pack: ChunkID, trailer: [PackEntry], indexed: Set<PackEntry>) -> String? {
+        let sealed = repository.isEncrypted
+        let footerSize = sealed ? PackFormat.sealedFooterSize : PackFormat.footerSize
+        guard bytes.count >= PackFormat.headerSize + footerSize,
+              Array(bytes[0..<PackFormat.headerSize]) == PackFormat.header(encrypted: sealed) else { return "its header is damaged" }
+        // The trailer was read: the footer's length is within the pack.
+        let trailerStart = sealed
+            ? bytes.count - footerSize - Int(bytes.loadUnaligned(fromByteOffset: bytes.count - footerSize, as: UInt32.self))
+            : bytes.count - footerSize - trailer.count * PackEntry.encodedSize
+        let smallest = sealed ? UInt32(RepositoryCipher.overhead) : 0
         var next = UInt64(PackFormat.headerSize)
         for entry in trailer.sorted(by: { $0.offset < $1.offset }) {
-            guard entry.offset == next, entry.storedLength >= RepositoryCipher.overhead else { return "bytes at offset \(next) are in no chunk of its trailer" }
+            guard entry.offset == next, entry.storedLength >= smallest else { return "bytes at offset \(next) are in no chunk of its trailer" }
             next += UInt64(entry.storedLength)
-            if !indexed.contains(entry) && unseal(entry, in: bytes) == nil { return "chunk \(entry.chunk.short) (in no index file) is damaged" }
+            if !indexed.contains(entry) && !isIntact(entry, in: bytes) { return "chunk \(entry.chunk.short) (in no index file) is damaged" }
         }
         guard next == UInt64(trailerStart) else { return "bytes at offset \(next) are in no chunk of its trailer" }
-        guard PackFormat.sealedPackName(bytes, entries: trailer, trailerStart: trailerStart) == pack else { return "its content does not match its name" }
+        let name = sealed ? PackFormat.sealedPackName(bytes, entries: trailer, trailerStart: trailerStart)
+            : PackFormat.listedPackName(bytes, trailerStart: trailerStart)
+        guard name == pack else { return "its content does not match its name" }
         return nil
     }
 

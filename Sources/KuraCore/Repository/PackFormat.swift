@@ -47,6 +47,8 @@ public struct ChunkLocation: Equatable, Sendable {
 /// header `KURAPACK` + version byte + 7 zero bytes; the stored chunks back to back; the trailer
 /// entries (49 bytes each); a 48-byte footer: SHA-256 of the entries, entry count (u32),
 /// 4 zero bytes, `KPACKEND`.
+/// A plain pack is version 3, named from its header and trailer (`listedPackName`); version 1,
+/// the same bytes named by the SHA-256 of the whole file, is read but no longer written.
 /// In an encrypted repository (version byte 2) each stored chunk is a sealed blob, and the
 /// trailer with its footer is sealed as one blob followed by a 16-byte footer: the sealed
 /// trailer's length (u32), 4 zero bytes, `KPACKENC`.
@@ -54,14 +56,28 @@ enum PackFormat {
     static let headerMagic = Array("KURAPACK".utf8)
     static let footerMagic = Array("KPACKEND".utf8)
     static let sealedFooterMagic = Array("KPACKENC".utf8)
-    static let version: UInt8 = 1
+    /// A plain pack named by the SHA-256 of the whole file (written until issue 19).
+    static let wholeFileVersion: UInt8 = 1
     static let encryptedVersion: UInt8 = 2
+    /// A plain pack named from its header and trailer (`listedPackName`).
+    static let listedVersion: UInt8 = 3
     static let headerSize = 16
     static let footerSize = 48
     static let sealedFooterSize = 16
 
+    /// The header of a pack written today: version 2 when encrypted, 3 when not.
     static func header(encrypted: Bool) -> [UInt8] {
-        headerMagic + [encrypted ? encryptedVersion : version] + [UInt8](repeating: 0, count: 7)
+        header(version: encrypted ? encryptedVersion : listedVersion)
+    }
+
+    static func header(version: UInt8) -> [UInt8] {
+        headerMagic + [version] + [UInt8](repeating: 0, count: 7)
+    }
+
+    /// The version byte of a pack's header; nil when the bytes do not begin with a pack header.
+    static func version(_ bytes: UnsafeRawBufferPointer) -> UInt8? {
+        guard bytes.count >= headerSize, bytes.prefix(headerMagic.count).elementsEqual(headerMagic) else { return nil }
+        return bytes[headerMagic.count]
     }
 
     /// The trailer and footer that close a pack; sealed when `cipher` is given.
@@ -85,8 +101,8 @@ enum PackFormat {
     /// The name of an encrypted pack: SHA-256 of its header, of each blob's 16-byte tag in blob
     /// order, and of its sealed trailer with the footer. Each tag authenticates its blob under the
     /// key and the sealed trailer holds a random nonce, so the name commits to every byte and is
-    /// unique without a second pass over the blobs (a plain pack's name is the SHA-256 of the
-    /// whole file). `bytes` is the whole pack; `entries` its trailer's.
+    /// unique without a second pass over the blobs (a plain pack's: `listedPackName`). `bytes` is
+    /// the whole pack; `entries` its trailer's.
     static func sealedPackName(_ bytes: UnsafeRawBufferPointer, entries: [PackEntry], trailerStart: Int) -> ChunkID {
         let hasher = SHA256Hasher()
         hasher.update(UnsafeRawBufferPointer(rebasing: bytes[0..<headerSize]))
@@ -94,6 +110,19 @@ enum PackFormat {
             let end = Int(entry.offset) + Int(entry.storedLength)
             hasher.update(UnsafeRawBufferPointer(rebasing: bytes[(end - Primitives.tagSize)..<end]))
         }
+        hasher.update(UnsafeRawBufferPointer(rebasing: bytes[trailerStart...]))
+        return hasher.finalize()
+    }
+
+    /// The name of a plain pack (version 3): SHA-256 of its 16-byte header, then of its trailer
+    /// entries and 48-byte footer (`trailerStart`: where the entries begin). The entries hold
+    /// every chunk's id, place, lengths and codec, and each blob must decode to its id, so the
+    /// name commits to what every byte means without a second pass over the blobs;
+    /// `verify --read-data` checks the blobs against it (each decodes to its id, they tile the
+    /// pack from the header to the trailer). `bytes` is the whole pack.
+    static func listedPackName(_ bytes: UnsafeRawBufferPointer, trailerStart: Int) -> ChunkID {
+        let hasher = SHA256Hasher()
+        hasher.update(UnsafeRawBufferPointer(rebasing: bytes[0..<headerSize]))
         hasher.update(UnsafeRawBufferPointer(rebasing: bytes[trailerStart...]))
         return hasher.finalize()
     }

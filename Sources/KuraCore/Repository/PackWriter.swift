@@ -9,11 +9,11 @@ public struct FinishedPack: Sendable {
 }
 
 /// Appends stored chunks to pack files of about `targetSize` bytes. Each pack is written to
-/// `tmp/` and closed with its trailer; hashing it (its id is the SHA-256 of its bytes, read back
-/// from the page cache; an encrypted pack's is computed as it is written, from its tags:
-/// `PackFormat.sealedPackName`), fsync and publishing it (a rename into `data/`, or an upload) run in the
-/// background, so that the archiver thread fills the next pack meanwhile and the pack hash costs
-/// it nothing. Up to `store.parallelWrites` packs are published at once; the archiver waits only
+/// `tmp/` and closed with its trailer; its name is hashed as it is written, from its header and
+/// trailer (`PackFormat.listedPackName`; an encrypted pack's from its tags too:
+/// `PackFormat.sealedPackName`), never by reading the pack back. Its fsync and publishing (a
+/// rename into `data/`, or an upload) run in the background, so that the archiver thread fills
+/// the next pack meanwhile. Up to `store.parallelWrites` packs are published at once; the archiver waits only
 /// when too many closed packs are waiting (bounded temp space): 64 for a disk, whose finalizer
 /// keeps up (a bound of 4 cost 5 % of a first backup, docs/BENCHMARKS.md), 2 × connections + 2
 /// for object storage.
@@ -36,9 +36,9 @@ final class PackWriter: ChunkStore {
     private var finalizeError: Error?
 
     private var fd: Int32 = -1
-    /// An encrypted pack's name as it is written (`PackFormat.sealedPackName`): no pass over the
-    /// pack's bytes afterwards.
-    private var nameHasher: SHA256Hasher?
+    /// The open pack's name as it is written (`PackFormat.listedPackName`, `sealedPackName`): no
+    /// pass over the pack's bytes afterwards.
+    private var nameHasher = SHA256Hasher()
     private var temporaryPath = ""
     private var entries: [PackEntry] = []
     private var size: UInt64 = 0
@@ -75,7 +75,7 @@ final class PackWriter: ChunkStore {
                                  plainLength: UInt32(plainLength), codec: codec))
         try append(stored)
         // A sealed blob ends with its tag (at least `RepositoryCipher.overhead` bytes long).
-        nameHasher?.update(UnsafeRawBufferPointer(rebasing: stored[(stored.count - Primitives.tagSize)...]))
+        if cipher != nil { nameHasher.update(UnsafeRawBufferPointer(rebasing: stored[(stored.count - Primitives.tagSize)...])) }
         if size >= UInt64(targetSize) { try closePack() }
     }
 
@@ -108,7 +108,7 @@ final class PackWriter: ChunkStore {
 
     private func openPack() throws {
         temporaryPath = layout.tmpDirectory + "/pack-" + FileSystem.randomName()
-        fd = try FileSystem.createFile(temporaryPath, flags: O_RDWR, mode: layout.permissions.file)
+        fd = try FileSystem.createFile(temporaryPath, flags: O_WRONLY, mode: layout.permissions.file)
         resultLock.lock()
         temporaryFiles.insert(temporaryPath)
         resultLock.unlock()
@@ -117,8 +117,8 @@ final class PackWriter: ChunkStore {
         staged = 0
         let header = PackFormat.header(encrypted: cipher != nil)
         try header.withUnsafeBytes { try append($0) }
-        nameHasher = cipher.map { _ in SHA256Hasher() }
-        nameHasher?.update(header)
+        nameHasher = SHA256Hasher()
+        nameHasher.update(header)
     }
 
     private func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -144,9 +144,8 @@ final class PackWriter: ChunkStore {
         let trailer = PackFormat.trailer(entries, cipher: cipher)
         try trailer.withUnsafeBytes { try append($0) }
         try flushStaging()
-        nameHasher?.update(trailer)
-        let sealedName = nameHasher?.finalize()
-        nameHasher = nil
+        nameHasher.update(trailer)
+        let id = nameHasher.finalize()
         let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)
         fd = -1
         backlog.wait()
@@ -159,7 +158,6 @@ final class PackWriter: ChunkStore {
                 group.leave()
             }
             do {
-                let id = try sealedName ?? Self.hash(packFD, size: packSize, path: temporary)
                 // An upload is durable when it returns; only a pack renamed into place is synced.
                 if store.publishesTheFileItself && fsync(packFD) != 0 { throw KuraError.posix("cannot sync pack", temporary) }
                 close(packFD)
@@ -175,20 +173,5 @@ final class PackWriter: ChunkStore {
                 resultLock.unlock()
             }
         }
-    }
-
-    /// The SHA-256 of a written pack, read back in 4 MiB pieces (from the page cache).
-    private static func hash(_ fd: Int32, size: UInt64, path: String) throws -> ChunkID {
-        let hasher = SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
-        defer { buffer.deallocate() }
-        var offset: UInt64 = 0
-        while offset < size {
-            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - offset))])
-            try FileSystem.readFully(fd, into: piece, at: Int64(offset), path: path)
-            hasher.update(UnsafeRawBufferPointer(piece))
-            offset += UInt64(piece.count)
-        }
-        return hasher.finalize()
     }
 }
