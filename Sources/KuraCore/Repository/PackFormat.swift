@@ -70,6 +70,7 @@ enum PackFormat {
         header(version: encrypted ? encryptedVersion : listedVersion)
     }
 
+    /// The 16-byte header of a pack of `version`.
     static func header(version: UInt8) -> [UInt8] {
         headerMagic + [version] + [UInt8](repeating: 0, count: 7)
     }

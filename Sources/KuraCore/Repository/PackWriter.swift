@@ -13,10 +13,10 @@ public struct FinishedPack: Sendable {
 /// trailer (`PackFormat.listedPackName`; an encrypted pack's from its tags too:
 /// `PackFormat.sealedPackName`), never by reading the pack back. Its fsync and publishing (a
 /// rename into `data/`, or an upload) run in the background, so that the archiver thread fills
-/// the next pack meanwhile. Up to `store.parallelWrites` packs are published at once; the archiver waits only
-/// when too many closed packs are waiting (bounded temp space): 64 for a disk, whose finalizer
-/// keeps up (a bound of 4 cost 5 % of a first backup, docs/BENCHMARKS.md), 2 × connections + 2
-/// for object storage.
+/// the next pack meanwhile. Up to `store.parallelWrites` packs are published at once; the
+/// archiver waits only when too many closed packs are waiting (bounded temp space): 64 for a
+/// disk, whose finalizer keeps up (a bound of 4 cost 5 % of a first backup, docs/BENCHMARKS.md),
+/// 2 × connections + 2 for object storage.
 /// `finish()` waits until every pack is durable and returns them all. The repository's chunk
 /// store (`ChunkStore`); packs are published through its object store.
 final class PackWriter: ChunkStore {
