@@ -170,6 +170,28 @@ import KuraTestSupport
         #expect(error?.description.contains("does not exist") == true)
     }
 
+    @Test func aCopyWithoutEmptyFoldersStaysWritable() throws {
+        // `rclone copy` and git keep no empty folder: a copy loses `tmp/`, `locks/` and most `data/xx`.
+        let (scratch, repository, _, media) = try backedUp()
+        defer { withExtendedLifetime(scratch) {} }
+        #expect(try Program.run("/usr/bin/find", [repository.path, "-mindepth", "1", "-type", "d", "-empty", "-delete"]).status == 0)
+        let layout = repository.layout
+        #expect(!FileSystem.exists(layout.tmpDirectory) && !FileSystem.exists(layout.locksDirectory))
+        let copy = try Repository.open(at: repository.path, cacheRoot: scratch.sub("cache"))
+        // One `data/xx` is left (the first pack's); a new pack lands in a missing one 255 times in 256.
+        #expect(try FileSystem.list(layout.dataDirectory).count == 1)
+        for seed in 2..<6 { try write(randomBytes(3 << 20, seed: UInt64(seed)), to: media + "/new-\(seed).jpg") }
+        let second = try backup(copy, media)
+        for folder in [layout.tmpDirectory, layout.locksDirectory] + (try FileSystem.list(layout.dataDirectory)).map({ layout.dataDirectory + "/" + $0 }) {
+            var info = stat()
+            #expect(stat(folder, &info) == 0 && info.st_mode & 0o777 == 0o700, "\(folder)")
+        }
+        let report = try RepositoryChecker(repository: copy).check(CheckOptions(readData: true))
+        #expect(report.errors.isEmpty, "\(report.errors)")
+        try restore(copy, second.snapshot, to: scratch.sub("out"))
+        #expect(try read(scratch.sub("out/media/new-5.jpg")) == randomBytes(3 << 20, seed: 5))
+    }
+
     @Test func interruptedBackupLeavesAUsableRepository() throws {
         let (scratch, repository, first, media) = try backedUp()
         try write(randomBytes(40 << 20, seed: 77), to: media + "/big.bin")

@@ -53,10 +53,7 @@ import KuraTestSupport
     @Test func theCommittedPlainRepositoryStillOpensVerifiesAndGrows() throws {
         let scratch = Scratch()
         let path = try copyOfTheFixture(scratch, Self.plainFixture)
-        // Git keeps no empty folder: the ones `init` made come back before anything is written.
-        for folder in RepositoryLayout(root: path).directories {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        }
+        // Git keeps no empty folder (`tmp/`, `locks/`, most of `data/xx`): Kura makes them again.
         let repository = try Repository.open(at: path, cacheRoot: scratch.sub("cache"))
         #expect(!repository.isEncrypted)
         let snapshot = try #require(try repository.snapshots().first)

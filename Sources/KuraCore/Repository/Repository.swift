@@ -139,6 +139,9 @@ public final class Repository {
             let local = RepositoryLayout(root: path, permissions: .matching(config: RepositoryLayout(root: path).config))
             guard let read = try? FileSystem.readFile(local.config, limit: RepositoryConfig.maxFileSize) else { throw KuraError.noRepository(path: path) }
             (layout, store, bytes) = (local, LocalObjectStore(root: path, permissions: local.permissions), read)
+            // A copy that kept no empty folder lacks `tmp/` and `locks/` (invariant 47). On a
+            // read-only disk they cannot be made, and reading needs neither: a lock says so.
+            try? local.makeWorkFolders()
         } else {
             store = try location.makeStore(environment: environment)
             layout = nil

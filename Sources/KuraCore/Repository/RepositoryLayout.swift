@@ -42,6 +42,15 @@ public struct RepositoryLayout: Sendable {
     public func snapshot(_ id: ChunkID) -> String { snapshotsDirectory + "/" + id.hex }
     public func lock(_ name: String) -> String { locksDirectory + "/" + name }
 
+    /// The folders a process writes in before anything is published: `tmp/` and `locks/`. A copy
+    /// made by a tool that keeps no empty folder (git, `rclone copy`) lacks them; they are made
+    /// again, with the repository's mode, when it is opened or locked (docs/DESIGN.md, invariant 47).
+    public func makeWorkFolders() throws {
+        for folder in [tmpDirectory, locksDirectory] where !FileSystem.isDirectory(folder) {
+            try FileSystem.makeDirectory(folder, mode: permissions.directory)
+        }
+    }
+
     /// All directories `init` creates, including the 256 `data/` fan-out folders.
     public var directories: [String] {
         [dataDirectory, indexDirectory, snapshotsDirectory, locksDirectory, tmpDirectory, root + "/verifications"]

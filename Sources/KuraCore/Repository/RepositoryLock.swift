@@ -90,6 +90,7 @@ public final class RepositoryLock: @unchecked Sendable {
         let bytes = try JSONEncoder.kura.encode(info)
         let fd: Int32
         do {
+            try layout.makeWorkFolders()
             fd = try FileSystem.createFile(temporary, flags: O_RDWR, mode: layout.permissions.file)
         } catch KuraError.io(_, _, let code) where code == EROFS || code == EACCES {
             throw KuraError.readOnlyRepository(path: layout.root)

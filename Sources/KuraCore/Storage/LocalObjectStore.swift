@@ -54,7 +54,13 @@ public final class LocalObjectStore: ObjectStore, @unchecked Sendable {
     }
 
     public func publish(file: String, as name: String) throws {
-        try FileSystem.publish(file, as: path(name))
+        do {
+            try FileSystem.publish(file, as: path(name))
+        } catch KuraError.io(_, _, ENOENT) where FileSystem.exists(file) {
+            // A `data/xx` fan-out folder that a copy dropped because it was empty is made again.
+            try FileSystem.makeDirectory(FileSystem.parent(of: path(name)), mode: permissions.directory)
+            try FileSystem.publish(file, as: path(name))
+        }
     }
 
     public func delete(_ names: [String]) throws {
