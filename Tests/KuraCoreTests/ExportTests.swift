@@ -86,6 +86,12 @@ import KuraTestSupport
         #expect((level(.zstd, 240), level(.zstd, 470), level(.zstd, 900)) == (6, 3, 2))
         #expect(level(.zstd, 370, previous: 6) == 6 && level(.zstd, 370, previous: 2) == 3, "near a boundary the level before stays")
         #expect((level(.zstd, 240, .fixed(6)), level(.raw, 1000, .fixed(6))) == (6, 0))
+        // In a pg_dump custom-format file text-like chunks take level 5, the rest as anywhere.
+        func inDump(_ stored: UInt32, previous: Int32 = 2) -> Int32 {
+            effort.level(codec: .zstd, storedLength: stored, plainLength: 1000, rawMeansIncompressible: true, inDump: true, previous: previous)
+        }
+        #expect((inDump(240), inDump(470), inDump(900)) == (DeflateEffort.dumpTextLevel, 3, 2))
+        #expect(inDump(370, previous: DeflateEffort.dumpTextLevel) == DeflateEffort.dumpTextLevel)
         #expect(effort.level(codec: nil, storedLength: 0, plainLength: 0, rawMeansIncompressible: true, previous: 4) == 2)
 
         let scratch = Scratch()
@@ -113,6 +119,29 @@ import KuraTestSupport
         #expect(Double(autoSize) <= Double(gzipSize) * 1.03, "\(autoSize) vs gzip -6 \(gzipSize)")
         #expect(autoSize > 4 << 20 && autoSize < (4 << 20) + Int64(rows.utf8.count) / 3, "the noise is stored, the text shrinks")
         #expect(try run(["bash", "-c", "cmp <(gzip -dc '\(automatic)') <(gzip -dc '\(level2)')"]).status == 0, "the same tar inside")
+    }
+
+    @Test func aPgDumpFileIsDeflatedAtTheDumpLevel() throws {
+        // The same tab-separated rows, once as a text file and once behind pg_dump's magic: the
+        // dump's text-like chunks take level 5, which on such rows is measurably larger than 6.
+        var rows = ""
+        for row in 0..<150_000 {
+            rows += "\(row)\t\(row % 977)\t\(Double(row % 9973) * 1.5)\t2024-\(row % 12 + 1)-\(row % 28 + 1)\tpayment_receipts/r\(row).pdf\t"
+            rows += SHA256Hasher.hash(Array("\(row)".utf8)).hex.prefix(12) + "\n"
+        }
+        let scratch = Scratch()
+        let repository = try scratch.repository()
+        func exported(_ name: String, _ content: [UInt8]) throws -> (size: Int64, path: String) {
+            try write(content, to: scratch.sub(name + "/media/" + name))
+            let snapshot = try Archiver(repository: repository).backup(BackupOptions(media: scratch.sub(name + "/media"))).snapshot
+            let result = try ArchiveExporter(repository: repository).export(snapshot, to: .directory(scratch.sub(name + "/out")))
+            let path = try #require(result.archivePath)
+            return ((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0, path)
+        }
+        let text = try exported("payments.tsv", Array(rows.utf8))
+        let dump = try exported("payments.dump", Array("PGDMP".utf8) + Array(rows.utf8))
+        #expect(Double(dump.size) > Double(text.size) * 1.02, "\(dump.size) vs \(text.size)")
+        #expect(try run(["sh", "-c", "tar -xzOf '\(dump.path)' | head -c 5"]).output == "PGDMP")
     }
 
     @Test func exportsAreDeterministic() throws {

@@ -35,6 +35,28 @@ import KuraTestSupport
         #expect(read == expected)
     }
 
+    @Test func aSinkThatFailsEndsTheStreamWithItsError() throws {
+        struct Full: Error, Equatable {}
+        var received = 0, callsAfterFailure = 0, failed = false
+        let writer = try GzipWriter(level: 2) { bytes in
+            if failed { callsAfterFailure += 1 }
+            if received + bytes.count > 3 << 20 { failed = true; throw Full() }
+            received += bytes.count
+        }
+        let noise = randomBytes(1 << 20, seed: 5)
+        var thrown: Error?
+        do {
+            // Far more than the ring holds: the error must come back to a `write`, not only `finish`.
+            for _ in 0..<64 { try noise.withUnsafeBytes { try writer.write($0, level: 0) } }
+            try writer.finish()
+        } catch {
+            thrown = error
+        }
+        #expect(thrown as? Full == Full())
+        #expect(callsAfterFailure == 0, "nothing is written after the sink failed")
+        writer.abandon()
+    }
+
     @Test func tarReaderReadsWhatGnuTarWrites() throws {
         let scratch = Scratch()
         let root = scratch.sub("tree")

@@ -333,6 +333,24 @@ enum Tmpfs {
         #expect(try box.run(["verify", "--read-data", "--repo", repo]).status == 0)
     }
 
+    @Test func exportOntoAFullDiskIsOneLineAndLeavesNothing() throws {
+        let box = try Sandbox()
+        try box.addBulk(megabytes: 16)
+        #expect(try box.run(["init", "--repo", box.repo]).status == 0)
+        #expect(try box.run(["backup", "--repo", box.repo, "--media", box.media]).status == 0)
+        let mountPoint = box.root + "/tmpfs"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(CrashTests.shell("mount -t tmpfs -o size=4m tmpfs '\(mountPoint)'") == 0)
+        defer { _ = CrashTests.shell("umount '\(mountPoint)'") }
+        // The archive is written by the gzip writer's output stage, off the reading thread: its
+        // error still ends the export with one line, and the temp file goes.
+        let export = try box.run(["export", "latest", "--repo", box.repo, "--output", mountPoint])
+        #expect(export.status == 1, "\(export.stderr)")
+        #expect(export.stderr.contains("No space left on device"), "\(export.stderr)")
+        #expect(export.stderr.split(separator: "\n").count == 1, "one error line: \(export.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint).isEmpty)
+    }
+
     @Test func archiveThatInflatesBeyondTheFreeSpaceIsRefusedBeforeWriting() throws {
         let box = try Sandbox()
         let mountPoint = box.root + "/tmpfs"

@@ -76,8 +76,13 @@ public final class ArchiveExporter {
             let gzip = try GzipWriter(level: Int(effort.defaultLevel)) { bytes in
                 if let encryptor { try encryptor.write(bytes) } else { try emit(bytes) }
             }
-            files = try writeTar(snapshot, into: gzip, progress: progress, cancellation: cancellation)
-            try gzip.finish()
+            do {
+                files = try writeTar(snapshot, into: gzip, progress: progress, cancellation: cancellation)
+                try gzip.finish()
+            } catch {
+                gzip.abandon()  // its output stage may still be writing to `fd`
+                throw error
+            }
             try encryptor?.finish()
             if let temporary, let archivePath {
                 if fsync(fd) != 0 { throw KuraError.posix("cannot sync", temporary) }
@@ -137,11 +142,13 @@ public final class ArchiveExporter {
                 let locations = try index.locations(entry.chunks)
                 let content = FileContentReader(reader: chunkReader, locations: locations)
                 var position = 0
+                var isDump = false
                 try content.forEachChunk(of: entry) { bytes in
                     let stored = locations[entry.chunks[position]]?.entry
+                    if position == 0 { isDump = DatabaseDump.isCustomFormat(bytes) }
                     position += 1
                     previousLevel = effort.level(codec: stored?.codec, storedLength: stored?.storedLength ?? 0, plainLength: stored?.plainLength ?? 0,
-                                                 rawMeansIncompressible: rawMeansIncompressible, previous: previousLevel)
+                                                 rawMeansIncompressible: rawMeansIncompressible, inDump: isDump, previous: previousLevel)
                     try gzip.write(bytes, level: previousLevel)
                 }
                 tarBytes += entry.size

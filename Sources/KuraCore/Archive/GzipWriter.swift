@@ -12,13 +12,15 @@ import Foundation
 /// bytes.
 ///
 /// A ring of segment buffers: each filled segment is compressed on its own in the background
-/// (as many at once as there are cores) while the caller fills the next; before a buffer is
-/// reused, its output — the oldest not yet written — is waited for and written, so the output
-/// stays in order and no core waits for the slowest segment of a batch. The buffers and the
-/// deflate states are allocated once and reused.
+/// (as many at once as there are cores) while the caller fills the next. One more background
+/// stage, serial, hands the compressed segments to the sink in order (there the archive is
+/// hashed and written), so the caller's thread — which reads, decodes and checks the chunks —
+/// never waits for the disk or the archive's hash. A buffer is reused once its output has been
+/// written, so no core waits for the slowest segment of a batch. The buffers and the deflate
+/// states are allocated once and reused.
 final class GzipWriter {
-    /// Where the gzip bytes go, in order.
-    private let sink: (UnsafeRawBufferPointer) throws -> Void
+    /// Where the gzip bytes go, in order; called on the output stage's thread, never two at once.
+    private let output: OutputStage
     /// The level of bytes written without one (tar headers, padding).
     private let level: Int32
     static let segmentSize = 1 << 20
@@ -32,16 +34,19 @@ final class GzipWriter {
     /// Segments handed to the background and not yet written out, oldest first.
     private var pending: [Int] = []
     private let queue = DispatchQueue.global(qos: .userInitiated)
+    /// The output stage: one segment at a time, in the order they were handed over.
+    private let writer = DispatchQueue(label: "kura.gzip.output", qos: .userInitiated)
     private let deflaters: DeflaterPool
     /// The last 32 KiB of input: the dictionary of the next segment.
     private let history = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.window, alignment: 64)
     private var historyCount = 0
-    private var crc: uLong = crc32(0, nil, 0)
-    private var length: UInt64 = 0
 
+    /// `sink` receives the gzip bytes in order, on another thread than the caller's but never
+    /// twice at once; the first error it throws ends the stream (thrown by the next `write` or
+    /// by `finish`).
     init(level: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         self.level = Int32(level)
-        self.sink = sink
+        output = OutputStage(sink: sink)
         deflaters = DeflaterPool()
         ring = (0..<Self.ringSize).map { _ in Segment() }
         // Header: magic, deflate, no flags, mtime 0 (deterministic), no extra flags, OS = Unix.
@@ -51,8 +56,14 @@ final class GzipWriter {
     }
 
     deinit {
-        for index in pending { ring[index].done.wait() }
+        abandon()
         history.deallocate()
+    }
+
+    /// Waits for the segments still in the background and drops the stream: after an error,
+    /// before the caller closes what the sink writes to.
+    func abandon() {
+        while !pending.isEmpty { ring[pending.removeFirst()].written.wait() }
     }
 
     /// Appends bytes deflated at `level` (0: stored without compression).
@@ -80,11 +91,11 @@ final class GzipWriter {
     /// Ends the stream: the last segments, a final empty stored block, CRC-32 and length.
     func finish() throws {
         if ring[current].count > 0 { hand(ring[current], index: current) }
-        while !pending.isEmpty { try writeOldest() }
+        while !pending.isEmpty { try waitForOldest() }
         var trailer: [UInt8] = [0x01, 0x00, 0x00, 0xff, 0xff]
-        withUnsafeBytes(of: UInt32(truncatingIfNeeded: crc).littleEndian) { trailer += $0 }
-        withUnsafeBytes(of: UInt32(truncatingIfNeeded: length).littleEndian) { trailer += $0 }
-        try trailer.withUnsafeBytes { try sink($0) }
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: output.crc).littleEndian) { trailer += $0 }
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: output.length).littleEndian) { trailer += $0 }
+        try trailer.withUnsafeBytes { try output.sink($0) }
     }
 
     /// Hands the segment being filled to the background and starts the next in the ring (after
@@ -95,24 +106,28 @@ final class GzipWriter {
             rememberTail(of: segment)
             hand(segment, index: current)
             current = (current + 1) % ring.count
-            if pending.first == current { try writeOldest() }
+            if pending.first == current { try waitForOldest() }
         }
         startSegment(level: level)
     }
 
+    /// Compresses `segment` in the background and queues its output behind the segments before it.
     private func hand(_ segment: Segment, index: Int) {
         pending.append(index)
-        let deflaters = deflaters
+        let deflaters = deflaters, output = output
         queue.async { segment.compress(deflaters) }
+        writer.async {
+            segment.done.wait()
+            output.write(segment)
+            segment.written.signal()
+        }
     }
 
-    /// Waits for the oldest segment in the background and writes its output.
-    private func writeOldest() throws {
-        let segment = ring[pending.removeFirst()]
-        segment.done.wait()
-        try sink(UnsafeRawBufferPointer(rebasing: segment.output[0..<segment.outputCount]))
-        crc = crc32_combine(crc, segment.crc, off_t(segment.count))
-        length += UInt64(segment.count)
+    /// Waits until the oldest segment in the background has been written out; throws what the
+    /// sink threw, if it did.
+    private func waitForOldest() throws {
+        ring[pending.removeFirst()].written.wait()
+        if let failure = output.failure { throw failure }
     }
 
     private func startSegment(level: Int32) {
@@ -175,6 +190,8 @@ private final class Segment {
     var crc: uLong = 0
     /// Signalled when `compress` has finished.
     let done = DispatchSemaphore(value: 0)
+    /// Signalled when the output stage is done with the segment: its buffers may be reused.
+    let written = DispatchSemaphore(value: 0)
 
     deinit {
         input.deallocate()
@@ -192,6 +209,30 @@ private final class Segment {
             outputCount = GzipWriter.stored(bytes, into: output)
         }
         done.signal()
+    }
+}
+
+/// The last stage of a `GzipWriter`: the sink, and the stream's CRC-32 and length so far. Used
+/// by one thread at a time: the output queue while segments are in flight, then (after waiting
+/// for them) the caller's.
+private final class OutputStage: @unchecked Sendable {
+    let sink: (UnsafeRawBufferPointer) throws -> Void
+    private(set) var crc: uLong = crc32(0, nil, 0)
+    private(set) var length: UInt64 = 0
+    /// The first error of the sink; later segments are dropped.
+    private(set) var failure: Error?
+
+    init(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.sink = sink }
+
+    func write(_ segment: Segment) {
+        guard failure == nil else { return }
+        do {
+            try sink(UnsafeRawBufferPointer(rebasing: segment.output[0..<segment.outputCount]))
+        } catch {
+            failure = error
+        }
+        crc = crc32_combine(crc, segment.crc, off_t(segment.count))
+        length += UInt64(segment.count)
     }
 }
 

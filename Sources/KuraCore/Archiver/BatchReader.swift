@@ -74,13 +74,6 @@ final class BatchReader {
         }
     }
 
-    /// A pg_dump custom-format file (magic `PGDMP`) kept among the media — a dump made by the
-    /// site's old nightly job, say — is cut with the dump chunker, as Kura's own dumps are: its
-    /// nightly changes are small and scattered, and big chunks would store most of it again.
-    static func isCustomFormatDump(_ start: UnsafeRawBufferPointer) -> Bool {
-        start.count >= 5 && start[0] == 0x50 && start[1] == 0x47 && start[2] == 0x44 && start[3] == 0x4D && start[4] == 0x50
-    }
-
     private func nextBatch(carrying carry: UnsafeRawBufferPointer?) throws -> ChunkBatch {
         guard let next = free.pop() else { throw KuraError.interrupted }
         next.reset(carrying: carry)
@@ -128,7 +121,10 @@ final class BatchReader {
                 current.events.append(.fileFailed(path: path, reason: String(cString: strerror(errno))))
                 return
             }
-            if size == 0, Self.isCustomFormatDump(UnsafeRawBufferPointer(rebasing: current.buffer[current.used..<(current.used + got)])) {
+            // A pg_dump custom-format file kept among the media (a dump made by the site's old
+            // nightly job, say) is cut with the dump chunker, as Kura's own dumps are: its nightly
+            // changes are small and scattered, and big chunks would store most of it again.
+            if size == 0, DatabaseDump.isCustomFormat(UnsafeRawBufferPointer(rebasing: current.buffer[current.used..<(current.used + got)])) {
                 fileChunker = dumpChunker
             }
             current.used += got

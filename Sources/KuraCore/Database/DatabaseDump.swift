@@ -16,6 +16,11 @@ struct DatabaseDump {
     /// `database_<name>.sql` or `database_<name>.sqlite3`.
     var snapshotPath: String { "database_\(name).\(engine.dumpExtension)" }
 
+    /// Whether bytes at the start of a file are those of a pg_dump custom-format file (magic `PGDMP`).
+    static func isCustomFormat(_ start: UnsafeRawBufferPointer) -> Bool {
+        start.count >= 5 && start[0] == 0x50 && start[1] == 0x47 && start[2] == 0x44 && start[3] == 0x4D && start[4] == 0x50
+    }
+
     /// Dumps the database at `url` into `temporaryDirectory`.
     static func make(_ url: DatabaseURL, temporaryDirectory: String) throws -> DatabaseDump {
         switch url.engine {
