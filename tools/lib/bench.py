@@ -254,12 +254,17 @@ def main():
     absolute_in_site = os.path.join(siteroot, relative)
     w = lambda name: q(f"{work}/{name}")  # a quoted path in the work folder
     k, last_borg = q(kura), "$(borg list --last 1 --short)"
+    def fresh(name):
+        """Untimed, before a full restore: the last restore's tree removed and the disk synced, so
+        that each tool starts from no target and an idle disk, and is timed until its own restore
+        is durable (before 2026-12-01 this removal and sync were inside the timing of every tool)."""
+        return lambda: sh(["bash", "-c", f"rm -rf {w(name)} && sync"])
     # Restores made durable by every tool: Kura's ends with syncfs, restic's and borg's with sync.
     steps = {
         "full_restore": {
-            "kura": f"rm -rf {w('out-kura')} && sync && {k} restore latest --target {w('out-kura')}",
-            "restic": f"rm -rf {w('out-restic')} && sync && restic restore -q latest --target {w('out-restic')} && sync",
-            "borg": f"rm -rf {w('out-borg')} && sync && mkdir {w('out-borg')} && cd {w('out-borg')} && borg extract ::{last_borg} && sync"},
+            "kura": (f"{k} restore latest --target {w('out-kura')}", fresh("out-kura")),
+            "restic": (f"restic restore -q latest --target {w('out-restic')} && sync", fresh("out-restic")),
+            "borg": (f"mkdir {w('out-borg')} && cd {w('out-borg')} && borg extract ::{last_borg} && sync", fresh("out-borg"))},
         "one_file_restore": {
             "kura": f"rm -rf {w('one-kura')} && {k} restore latest --target {w('one-kura')} --include {q('/' + kura_relative)}",
             "restic": f"rm -rf {w('one-restic')} && restic restore -q latest --target {w('one-restic')} --include {q(absolute_in_site)}",
@@ -277,7 +282,9 @@ def main():
                              "borg": ["borg", "check", "--verify-data"]},
     }
     for step, commands in steps.items():
-        measured = alternate(args.runs, {name: (command, benv if name == "borg" else env) for name, command in commands.items()})
+        measured = alternate(args.runs, {name: (spec[0] if isinstance(spec, tuple) else spec, benv if name == "borg" else env,
+                                                spec[1] if isinstance(spec, tuple) else None)
+                                         for name, spec in commands.items()})
         for name, result in measured.items():
             if name == "kura_level6":
                 results["kura"]["export_level6"] = result

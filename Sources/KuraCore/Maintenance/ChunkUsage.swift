@@ -39,7 +39,8 @@ public final class ChunkUsage {
         }
         (used, live) = ("used_\(number)", "live_\(number)")
         try index.perform { db in
-            try db.execute(sql: "CREATE TEMP TABLE \(used) (id BLOB PRIMARY KEY) WITHOUT ROWID")
+            // `staging_…` takes each snapshot's ids as they come (`add`).
+            try db.execute(sql: "CREATE TEMP TABLE \(used) (id BLOB PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE staging_\(used) (id BLOB)")
         }
     }
 
@@ -57,7 +58,6 @@ public final class ChunkUsage {
                 // The snapshot's ids go first into a staging table as they come, then into `used`
                 // in id order: inserted one at a time in random order, each cost a page of a
                 // B-tree larger than the page cache (a third of a verify of a million chunks).
-                try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS staging_\(used) (id BLOB); DELETE FROM temp.staging_\(used)")
                 let insert = try db.cachedStatement(sql: "INSERT INTO temp.staging_\(used) (id) VALUES (?)").sqliteStatement
                 for id in tree {
                     SQLiteBinding.bind(id, to: 1, of: insert)

@@ -184,7 +184,10 @@ public final class IndexCache {
                 for id in ids {
                     guard let index = try read(id) else { continue }
                     for pack in index.packs {
+                        var storedBytes: Int64 = 0, plainBytes: Int64 = 0
                         for entry in pack.entries {
+                            storedBytes += Int64(entry.storedLength)
+                            plainBytes += Int64(entry.plainLength)
                             SQLiteBinding.bind(entry.chunk, to: 1, of: insert)
                             SQLiteBinding.bind(pack.pack, to: 2, of: insert)
                             sqlite3_bind_int64(insert, 3, Int64(entry.offset))
@@ -196,8 +199,8 @@ public final class IndexCache {
                         SQLiteBinding.bind(id, to: 1, of: listing)
                         SQLiteBinding.bind(pack.pack, to: 2, of: listing)
                         sqlite3_bind_int64(listing, 3, Int64(pack.entries.count))
-                        sqlite3_bind_int64(listing, 4, pack.entries.reduce(0) { $0 + Int64($1.storedLength) })
-                        sqlite3_bind_int64(listing, 5, pack.entries.reduce(0) { $0 + Int64($1.plainLength) })
+                        sqlite3_bind_int64(listing, 4, storedBytes)
+                        sqlite3_bind_int64(listing, 5, plainBytes)
                         try SQLiteBinding.step(listing, in: db)
                     }
                     try db.execute(sql: "INSERT OR IGNORE INTO index_files (id) VALUES (?)", arguments: [Data(id.bytes)])
