@@ -11,12 +11,14 @@ import KuraTestSupport
         let noise = randomBytes(3 << 20, seed: 11)
         var output: [UInt8] = []
         let writer = try GzipWriter(level: 2) { output.append(contentsOf: $0) }
-        // Segments of several levels and incompressible ones (deflate stored blocks), interleaved.
+        // Segments of several settings (a pg_dump's filtered, tuned one among them) and
+        // incompressible ones (deflate stored blocks), interleaved.
         try writer.write(text)
-        try noise.withUnsafeBytes { try writer.write($0, level: 0) }
-        try text.prefix(1000).withUnsafeBytes { try writer.write($0, level: 6) }
+        try noise.withUnsafeBytes { try writer.write($0, as: .stored) }
+        try text.prefix(1000).withUnsafeBytes { try writer.write($0, as: .level(6)) }
+        try text.withUnsafeBytes { try writer.write($0, as: .dumpText) }
         try writer.finish()
-        let expected = text + noise + Array(text.prefix(1000))
+        let expected = text + noise + Array(text.prefix(1000)) + text
         #expect(output.count < expected.count && output.count > noise.count, "text shrinks, noise does not: \(output.count)")
         let path = scratch.sub("out.gz")
         try write(output, to: path)
@@ -47,7 +49,7 @@ import KuraTestSupport
         var thrown: Error?
         do {
             // Far more than the ring holds: the error must come back to a `write`, not only `finish`.
-            for _ in 0..<64 { try noise.withUnsafeBytes { try writer.write($0, level: 0) } }
+            for _ in 0..<64 { try noise.withUnsafeBytes { try writer.write($0, as: .stored) } }
             try writer.finish()
         } catch {
             thrown = error

@@ -64,12 +64,15 @@ public final class ArchiveExporter {
         let hasher = SHA256Hasher()
         var written: Int64 = 0
         let outputName = temporary ?? "standard output"
+        // A file's writeback starts as it grows, so its fsync at the end waits for little.
+        var writeback = temporary.map { _ in Writeback(fd: fd) }
         let files: Int
         do {
             let emit: (UnsafeRawBufferPointer) throws -> Void = { bytes in
                 hasher.update(bytes)
                 written += Int64(bytes.count)
                 try FileSystem.writeFully(fd, bytes, path: outputName)
+                writeback?.wrote(bytes.count)
             }
             // Encrypted: the gzip stream goes through age on its way out; the hash is the file's.
             let encryptor = recipients.isEmpty ? nil : try AgeEncryptor(recipients: recipients, scryptLogN: scryptLogN, output: emit)
@@ -85,6 +88,7 @@ public final class ArchiveExporter {
             }
             try encryptor?.finish()
             if let temporary, let archivePath {
+                writeback?.finish()
                 if fsync(fd) != 0 { throw KuraError.posix("cannot sync", temporary) }
                 close(fd)
                 try FileSystem.publish(temporary, as: archivePath)
@@ -124,7 +128,7 @@ public final class ArchiveExporter {
         let rawMeansIncompressible = repository.compression.codec != .raw
         var files = 0
         var tarBytes: Int64 = 0
-        var previousLevel = effort.defaultLevel
+        var previous = DeflateSetting.level(effort.defaultLevel)
         func emit(_ bytes: [UInt8]) throws {
             tarBytes += Int64(bytes.count)
             try gzip.write(bytes)
@@ -147,9 +151,9 @@ public final class ArchiveExporter {
                     let stored = locations[entry.chunks[position]]?.entry
                     if position == 0 { isDump = DatabaseDump.isCustomFormat(bytes) }
                     position += 1
-                    previousLevel = effort.level(codec: stored?.codec, storedLength: stored?.storedLength ?? 0, plainLength: stored?.plainLength ?? 0,
-                                                 rawMeansIncompressible: rawMeansIncompressible, inDump: isDump, previous: previousLevel)
-                    try gzip.write(bytes, level: previousLevel)
+                    previous = effort.setting(codec: stored?.codec, storedLength: stored?.storedLength ?? 0, plainLength: stored?.plainLength ?? 0,
+                                              rawMeansIncompressible: rawMeansIncompressible, inDump: isDump, previous: previous)
+                    try gzip.write(bytes, as: previous)
                 }
                 tarBytes += entry.size
                 try emit([UInt8](repeating: 0, count: TarHeader.padding(entry.size)))

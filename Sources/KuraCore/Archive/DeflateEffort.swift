@@ -3,7 +3,7 @@
 /// index: a chunk zstd could not shrink is written as deflate *stored* blocks (no time spent);
 /// one that shrank a lot (a dump, text, a log) is deflated harder, because there gzip's higher
 /// levels gain the most; the rest at `baseLevel` (docs/BENCHMARKS.md, "Export size"). In a
-/// pg_dump custom-format file, text-like chunks get `dumpTextLevel`.
+/// pg_dump custom-format file, text-like chunks get `DeflateSetting.dumpText`.
 public enum DeflateEffort: Sendable, Equatable {
     case automatic
     /// One gzip level (1–9) for every compressible piece (`kura export --level N`).
@@ -16,10 +16,6 @@ public enum DeflateEffort: Sendable, Equatable {
     /// larger at level 2 than at 6, and still 3 % and 12 % at level 4, so text-like chunks get 6;
     /// receipts (0.47) are 3.5 % smaller at level 3 than at 2 for 5 % more time.
     static let levels: [(ratioBelow: Double, level: Int32)] = [(0.35, 6), (0.7, 3)]
-    /// The level of text-like chunks of a pg_dump custom-format file: on pg_dump output level 5
-    /// is as small as 6 (274 MB dump: 80.09 against 80.03 MB) in 17–19 % less time. Other text
-    /// keeps 6: a tab-separated export is 6 % larger at 5 (docs/BENCHMARKS.md, "Export speed").
-    static let dumpTextLevel: Int32 = 5
     /// A chunk within this much of a boundary keeps the level of the chunk before, so that a
     /// dump whose chunks hover around one does not cut the deflate stream into small segments.
     static let hysteresis = 0.05
@@ -32,28 +28,28 @@ public enum DeflateEffort: Sendable, Equatable {
         }
     }
 
-    /// The level for a chunk stored with `codec` in `storedLength` bytes of `plainLength`; 0
-    /// means stored blocks. `rawMeansIncompressible`: the repository compresses, so a raw chunk
-    /// is one that did not shrink (in a repository made with `--compression none`, raw says
-    /// nothing). `inDump`: the chunk is part of a pg_dump custom-format file. `previous`: the
-    /// level of the chunk before.
-    func level(codec: Codec?, storedLength: UInt32, plainLength: UInt32, rawMeansIncompressible: Bool, inDump: Bool = false,
-               previous: Int32) -> Int32 {
-        guard let codec else { return defaultLevel }
-        if codec == .raw { return rawMeansIncompressible ? 0 : defaultLevel }
-        guard case .automatic = self else { return defaultLevel }
+    /// The setting for a chunk stored with `codec` in `storedLength` bytes of `plainLength`.
+    /// `rawMeansIncompressible`: the repository compresses, so a raw chunk is one that did not
+    /// shrink (in a repository made with `--compression none`, raw says nothing). `inDump`: the
+    /// chunk is part of a pg_dump custom-format file. `previous`: the setting of the chunk before.
+    func setting(codec: Codec?, storedLength: UInt32, plainLength: UInt32, rawMeansIncompressible: Bool, inDump: Bool = false,
+                 previous: DeflateSetting) -> DeflateSetting {
+        let fallback = DeflateSetting.level(defaultLevel)
+        guard let codec else { return fallback }
+        if codec == .raw { return rawMeansIncompressible ? .stored : fallback }
+        guard case .automatic = self else { return fallback }
         let ratio = plainLength == 0 ? 1 : Double(storedLength) / Double(plainLength)
-        let level = Self.level(forRatio: ratio, inDump: inDump)
-        if level != previous,
-           Self.level(forRatio: ratio - Self.hysteresis, inDump: inDump) == previous
-            || Self.level(forRatio: ratio + Self.hysteresis, inDump: inDump) == previous {
+        let chosen = Self.setting(forRatio: ratio, inDump: inDump)
+        if chosen != previous,
+           Self.setting(forRatio: ratio - Self.hysteresis, inDump: inDump) == previous
+            || Self.setting(forRatio: ratio + Self.hysteresis, inDump: inDump) == previous {
             return previous
         }
-        return level
+        return chosen
     }
 
-    static func level(forRatio ratio: Double, inDump: Bool = false) -> Int32 {
-        guard let level = levels.first(where: { ratio < $0.ratioBelow })?.level else { return baseLevel }
-        return inDump && level == levels[0].level ? dumpTextLevel : level
+    static func setting(forRatio ratio: Double, inDump: Bool = false) -> DeflateSetting {
+        guard let level = levels.first(where: { ratio < $0.ratioBelow })?.level else { return .level(baseLevel) }
+        return inDump && level == levels[0].level ? .dumpText : .level(level)
     }
 }

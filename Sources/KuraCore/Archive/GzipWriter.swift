@@ -5,9 +5,9 @@ import Foundation
 /// Writes one gzip stream (RFC 1952) whose deflate data is made on all cores, as pigz does: the
 /// input is cut into segments, each compressed independently (primed with the 32 KiB before it
 /// as dictionary, so the ratio stays close to a single stream) and ended with a sync flush, so
-/// the pieces concatenate into one valid deflate stream. Each segment has its own level
-/// (`DeflateEffort`): level 0 (chunks Kura stored raw: known to be incompressible) becomes
-/// deflate *stored* blocks without being compressed at all. The
+/// the pieces concatenate into one valid deflate stream. Each segment has its own setting
+/// (`DeflateSetting`, chosen by `DeflateEffort`): `.stored` (chunks Kura stored raw: known to be
+/// incompressible) becomes deflate *stored* blocks without being compressed at all. The
 /// output depends only on the input and the segment boundaries: the same input gives the same
 /// bytes.
 ///
@@ -21,12 +21,13 @@ import Foundation
 final class GzipWriter {
     /// Where the gzip bytes go, in order; called on the output stage's thread, never two at once.
     private let output: OutputStage
-    /// The level of bytes written without one (tar headers, padding).
-    private let level: Int32
+    /// The setting of bytes written without one (tar headers, padding).
+    private let setting: DeflateSetting
     static let segmentSize = 1 << 20
     private static let window = 32 << 10
-    /// Segments in the ring: enough to keep every core busy while the caller fills one.
-    private static let ringSize = max(4, 3 * ProcessInfo.processInfo.activeProcessorCount)
+    /// Segments in the ring: enough that every core stays busy while the oldest segment, which
+    /// must be written out first, is still being deflated (docs/BENCHMARKS.md, "Export speed").
+    private static let ringSize = max(8, 6 * ProcessInfo.processInfo.activeProcessorCount)
 
     private let ring: [Segment]
     /// The segment being filled.
@@ -45,14 +46,14 @@ final class GzipWriter {
     /// twice at once; the first error it throws ends the stream (thrown by the next `write` or
     /// by `finish`).
     init(level: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
-        self.level = Int32(level)
+        setting = .level(Int32(level))
         output = OutputStage(sink: sink)
         deflaters = DeflaterPool()
         ring = (0..<Self.ringSize).map { _ in Segment() }
         // Header: magic, deflate, no flags, mtime 0 (deterministic), no extra flags, OS = Unix.
         let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]
         try header.withUnsafeBytes { try sink($0) }
-        startSegment(level: self.level)
+        startSegment(setting)
     }
 
     deinit {
@@ -66,13 +67,13 @@ final class GzipWriter {
         while !pending.isEmpty { ring[pending.removeFirst()].written.wait() }
     }
 
-    /// Appends bytes deflated at `level` (0: stored without compression).
-    func write(_ bytes: UnsafeRawBufferPointer, level: Int32) throws {
+    /// Appends bytes deflated with `setting`.
+    func write(_ bytes: UnsafeRawBufferPointer, as setting: DeflateSetting) throws {
         var offset = 0
         while offset < bytes.count {
             var segment = ring[current]
-            if segment.level != level || segment.count == Self.segmentSize {
-                try closeSegment(next: level)
+            if segment.setting != setting || segment.count == Self.segmentSize {
+                try closeSegment(next: setting)
                 segment = ring[current]
             }
             let take = min(bytes.count - offset, Self.segmentSize - segment.count)
@@ -83,9 +84,9 @@ final class GzipWriter {
         }
     }
 
-    /// Appends bytes at the writer's own level.
+    /// Appends bytes with the writer's own setting.
     func write(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try write($0, level: level) }
+        try bytes.withUnsafeBytes { try write($0, as: setting) }
     }
 
     /// Ends the stream: the last segments, a final empty stored block, CRC-32 and length.
@@ -100,7 +101,7 @@ final class GzipWriter {
 
     /// Hands the segment being filled to the background and starts the next in the ring (after
     /// writing out what that buffer held).
-    private func closeSegment(next level: Int32) throws {
+    private func closeSegment(next setting: DeflateSetting) throws {
         let segment = ring[current]
         if segment.count > 0 {
             rememberTail(of: segment)
@@ -108,7 +109,7 @@ final class GzipWriter {
             current = (current + 1) % ring.count
             if pending.first == current { try waitForOldest() }
         }
-        startSegment(level: level)
+        startSegment(setting)
     }
 
     /// Compresses `segment` in the background and queues its output behind the segments before it.
@@ -130,10 +131,10 @@ final class GzipWriter {
         if let failure = output.failure { throw failure }
     }
 
-    private func startSegment(level: Int32) {
+    private func startSegment(_ setting: DeflateSetting) {
         let segment = ring[current]
         segment.count = 0
-        segment.level = level
+        segment.setting = setting
         segment.dictionaryCount = historyCount
         UnsafeMutableRawBufferPointer(rebasing: segment.dictionary[0..<historyCount])
             .copyMemory(from: UnsafeRawBufferPointer(rebasing: history[0..<historyCount]))
@@ -181,8 +182,7 @@ final class GzipWriter {
 private final class Segment {
     let input = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.segmentSize, alignment: 64)
     var count = 0
-    /// zlib level; 0: stored blocks.
-    var level: Int32 = 0
+    var setting = DeflateSetting.stored
     let dictionary = UnsafeMutableRawBufferPointer.allocate(byteCount: 32 << 10, alignment: 64)
     var dictionaryCount = 0
     let output = UnsafeMutableRawBufferPointer.allocate(byteCount: GzipWriter.outputCapacity, alignment: 64)
@@ -203,7 +203,7 @@ private final class Segment {
     func compress(_ deflaters: DeflaterPool) {
         let bytes = UnsafeRawBufferPointer(rebasing: input[0..<count])
         crc = crc32(0, bytes.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(count))
-        if level > 0, let produced = deflaters.deflate(bytes, level: level, dictionary: UnsafeRawBufferPointer(rebasing: dictionary[0..<dictionaryCount]), into: output) {
+        if setting.level > 0, let produced = deflaters.deflate(bytes, setting: setting, dictionary: UnsafeRawBufferPointer(rebasing: dictionary[0..<dictionaryCount]), into: output) {
             outputCount = produced
         } else {
             outputCount = GzipWriter.stored(bytes, into: output)
@@ -236,10 +236,10 @@ private final class OutputStage: @unchecked Sendable {
     }
 }
 
-/// Raw deflate states, one set per level, initialised once and reset for each segment.
+/// Raw deflate states, one set per setting, initialised once and reset for each segment.
 private final class DeflaterPool {
     private let lock = NSLock()
-    private var free: [Int32: [UnsafeMutablePointer<z_stream>]] = [:]
+    private var free: [DeflateSetting: [UnsafeMutablePointer<z_stream>]] = [:]
     private var all: [UnsafeMutablePointer<z_stream>] = []
 
     deinit {
@@ -252,11 +252,13 @@ private final class DeflaterPool {
 
     /// Raw deflate of `bytes`, primed with `dictionary`, ended with a sync flush (byte aligned, not
     /// final); nil if zlib fails (the caller stores the bytes instead).
-    func deflate(_ bytes: UnsafeRawBufferPointer, level: Int32, dictionary: UnsafeRawBufferPointer,
+    func deflate(_ bytes: UnsafeRawBufferPointer, setting: DeflateSetting, dictionary: UnsafeRawBufferPointer,
                  into output: UnsafeMutableRawBufferPointer) -> Int? {
-        guard let stream = take(level) else { return nil }
-        defer { give(stream, level) }
+        guard let stream = take(setting) else { return nil }
+        defer { give(stream, setting) }
         guard deflateReset(stream) == Z_OK else { return nil }
+        // After the reset, which restores the level's own limits.
+        if let search = setting.search, deflateTune(stream, search.good, search.lazy, search.nice, search.chain) != Z_OK { return nil }
         if dictionary.count > 0 {
             _ = deflateSetDictionary(stream, dictionary.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(dictionary.count))
         }
@@ -269,13 +271,14 @@ private final class DeflaterPool {
         return output.count - Int(stream.pointee.avail_out)
     }
 
-    private func take(_ level: Int32) -> UnsafeMutablePointer<z_stream>? {
+    private func take(_ setting: DeflateSetting) -> UnsafeMutablePointer<z_stream>? {
         lock.lock()
         defer { lock.unlock() }
-        if let stream = free[level]?.popLast() { return stream }
+        if let stream = free[setting]?.popLast() { return stream }
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        guard deflateInit2_(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        let strategy = setting.filtered ? Z_FILTERED : Z_DEFAULT_STRATEGY
+        guard deflateInit2_(stream, setting.level, Z_DEFLATED, -15, 8, strategy, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             stream.deinitialize(count: 1)
             stream.deallocate()
             return nil
@@ -284,9 +287,9 @@ private final class DeflaterPool {
         return stream
     }
 
-    private func give(_ stream: UnsafeMutablePointer<z_stream>, _ level: Int32) {
+    private func give(_ stream: UnsafeMutablePointer<z_stream>, _ setting: DeflateSetting) {
         lock.lock()
-        free[level, default: []].append(stream)
+        free[setting, default: []].append(stream)
         lock.unlock()
     }
 }

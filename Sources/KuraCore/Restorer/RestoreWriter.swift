@@ -8,6 +8,8 @@ import Foundation
 /// its rename. Directories are created owner-only and get their own metadata in `finish()`,
 /// deepest first (writing into a directory changes its mtime), after the temp files of an
 /// earlier, killed restore have been removed; `finish()` ends with `syncfs` of the target.
+/// Each file's writeback is started as it is written (`Writeback`), so the disk writes while
+/// later chunks are decoded and the final `syncfs` waits for little.
 ///
 /// `write` may be called from several threads at once; `makeDirectory` and `finish` from one.
 final class RestoreWriter {
@@ -43,7 +45,12 @@ final class RestoreWriter {
             guard fd >= 0 else { throw KuraError.posix("cannot create", displayPath) }
             do {
                 defer { Glibc.close(fd) }
-                try content { bytes in try FileSystem.writeFully(fd, bytes, path: displayPath) }
+                var writeback = Writeback(fd: fd)
+                try content { bytes in
+                    try FileSystem.writeFully(fd, bytes, path: displayPath)
+                    writeback.wrote(bytes.count)
+                }
+                writeback.finish()
             } catch {
                 unlinkat(directory, temporary, 0)
                 throw error
