@@ -35,6 +35,50 @@ import KuraTestSupport
         #expect(reused >= before.count - 2, "reused \(reused) of \(before.count)")
     }
 
+    /// The cut loop (two bytes per round, resumable) against FastCDC as docs/FORMAT.md defines
+    /// it, one byte at a time; and a chunk's end searched in pieces, as the backup's reader
+    /// does between reads, against the same search made at once.
+    @Test(arguments: [ChunkerParameters.data, ChunkerParameters.dump])
+    func cutsMatchTheDefinitionWholeAndInPieces(parameters: ChunkerParameters) {
+        let chunker = FastCDC(parameters)
+        let bits = parameters.avg.trailingZeroBitCount
+        func top(_ count: Int) -> UInt64 { ~UInt64(0) << UInt64(64 - count) }
+        func reference(_ bytes: ArraySlice<UInt8>) -> Int {
+            var hash: UInt64 = 0
+            var index = parameters.min
+            let limit = min(bytes.count, parameters.max)
+            while index < limit {
+                hash = (hash &<< 1) &+ FastCDC.gear[Int(bytes[bytes.startIndex + index])]
+                let mask = index < parameters.avg ? top(bits + parameters.normalization) : top(bits - parameters.normalization)
+                if hash & mask == 0 { return index + 1 }
+                index += 1
+            }
+            return limit
+        }
+        let data = randomBytes(24 * parameters.avg + 12345, seed: 9)
+        var start = 0
+        var cuts = 0
+        data.withUnsafeBytes { raw in
+            while start < data.count {
+                let expected = reference(data[start...])
+                #expect(chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start...]), atEnd: true) == expected)
+                // The same chunk found by a search given 1/7 of the bytes more at each call.
+                var scan = FastCDC.Scan()
+                var given = 0
+                var found: Int?
+                while found == nil {
+                    given = min(data.count - start, given + parameters.avg / 7 + 1)
+                    let atEnd = start + given == data.count
+                    found = chunker.cut(UnsafeRawBufferPointer(rebasing: raw[start..<(start + given)]), atEnd: atEnd, resuming: &scan)
+                }
+                #expect(found == expected)
+                start += expected
+                cuts += 1
+            }
+        }
+        #expect(cuts > 10)
+    }
+
     @Test func cutNeedsMoreDataOnlyBeforeMax() {
         let data = randomBytes(ChunkerParameters.data.max + 10, seed: 4)
         data.withUnsafeBytes { raw in

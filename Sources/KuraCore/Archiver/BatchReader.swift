@@ -104,6 +104,8 @@ final class BatchReader {
         var chunkStart = current.used
         var size: Int64 = 0
         var fileChunker = chunker
+        // The search for the open chunk's end so far: the next read continues it.
+        var scan = FastCDC.Scan()
         while true {
             try cancellation.check()
             if current.free == 0 || (current.free < 65536 && chunkStart == current.used) {
@@ -133,7 +135,7 @@ final class BatchReader {
             let atEnd = got == 0
             while chunkStart < current.used {
                 let pending = UnsafeRawBufferPointer(rebasing: current.buffer[chunkStart..<current.used])
-                guard let length = fileChunker.cut(pending, atEnd: atEnd) else { break }
+                guard let length = fileChunker.cut(pending, atEnd: atEnd, resuming: &scan) else { break }
                 current.addChunk(offset: chunkStart, length: length)
                 chunkStart += length
             }

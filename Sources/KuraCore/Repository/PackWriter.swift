@@ -36,6 +36,8 @@ final class PackWriter: ChunkStore {
     private var finalizeError: Error?
 
     private var fd: Int32 = -1
+    /// The open pack's writeback, started as it is written so that its fsync waits for little.
+    private var writeback = Writeback(fd: -1)
     /// The open pack's name as it is written (`PackFormat.listedPackName`, `sealedPackName`): no
     /// pass over the pack's bytes afterwards.
     private var nameHasher = SHA256Hasher()
@@ -115,6 +117,7 @@ final class PackWriter: ChunkStore {
         entries = []
         size = 0
         staged = 0
+        writeback = Writeback(fd: fd)
         let header = PackFormat.header(encrypted: cipher != nil)
         try header.withUnsafeBytes { try append($0) }
         nameHasher = SHA256Hasher()
@@ -127,7 +130,7 @@ final class PackWriter: ChunkStore {
         let direct = bytes.count >= staging.count / 2
         if direct || staged + bytes.count > staging.count { try flushStaging() }
         if direct {
-            try FileSystem.writeFully(fd, bytes, path: temporaryPath)
+            try writeOut(bytes)
         } else if bytes.count > 0 {
             UnsafeMutableRawBufferPointer(rebasing: staging[staged..<(staged + bytes.count)]).copyMemory(from: bytes)
             staged += bytes.count
@@ -136,14 +139,20 @@ final class PackWriter: ChunkStore {
 
     private func flushStaging() throws {
         guard staged > 0 else { return }
-        try FileSystem.writeFully(fd, UnsafeRawBufferPointer(rebasing: staging[0..<staged]), path: temporaryPath)
+        try writeOut(UnsafeRawBufferPointer(rebasing: staging[0..<staged]))
         staged = 0
+    }
+
+    private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
+        try FileSystem.writeFully(fd, bytes, path: temporaryPath)
+        writeback.wrote(bytes.count)
     }
 
     private func closePack() throws {
         let trailer = PackFormat.trailer(entries, cipher: cipher)
         try trailer.withUnsafeBytes { try append($0) }
         try flushStaging()
+        writeback.finish()
         nameHasher.update(trailer)
         let id = nameHasher.finalize()
         let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)
