@@ -82,8 +82,9 @@ public struct FastCDC: Sendable {
 
     /// The gear hash rolled over `base[start..<end]` from `hash`: `found` with the index just
     /// past the first byte where `hash & mask == 0`, else `end` and the hash there. A function of
-    /// its own so that the hash stays in a register (inlined into a large caller, it was kept on
-    /// the stack, a store and a load on the loop's critical path: 1.4 s per GB instead of 0.5 s).
+    /// its own so that the hash stays in a register (inlined into the backup's reader, it was kept
+    /// on the stack: a store and a load on the loop's critical path). With the two-byte rounds
+    /// below, a first backup's chunking went from 1.17 to 0.77 s of CPU per GB.
     @inline(never)
     private static func search(_ base: UnsafePointer<UInt8>, from start: Int, to end: Int, mask: UInt64,
                                hash initial: UInt64) -> (end: Int, hash: UInt64, found: Bool) {
