@@ -26,8 +26,8 @@ struct DeflateSetting: Hashable, Sendable {
 
     /// The text of a pg_dump custom-format file: numbers, dates and hex digests, where short
     /// matches cost more than the literals they replace. On the benchmark's 274 MB dump this is
-    /// 75.4 MB in 6.1–7.2 s where level 5 gives 80.1 MB in 7.7–8.4 s and `gzip -6`'s setting
-    /// 80.0 MB in 11.3 s; on source code or prose it is 8 % larger than level 6, so only dumps
-    /// get it (docs/BENCHMARKS.md, "Export speed").
+    /// 75.4 MB in 6.1–7.2 s where level 5 gives 80.1 MB in 7.7–8.9 s and `gzip -6`'s setting
+    /// 80.0 MB in 11.3 s; on source code or HTML it is 11–13 % larger than level 6, so only dumps
+    /// get it (docs/BENCHMARKS.md, "Writeback while writing, the dump's own deflate setting").
     static let dumpText = DeflateSetting(level: 4, filtered: true, search: Search(good: 8, lazy: 16, nice: 16, chain: 8))
 }

@@ -26,7 +26,9 @@ final class GzipWriter {
     static let segmentSize = 1 << 20
     private static let window = 32 << 10
     /// Segments in the ring: enough that every core stays busy while the oldest segment, which
-    /// must be written out first, is still being deflated (docs/BENCHMARKS.md, "Export speed").
+    /// must be written out first, is still being deflated: with 3 per core they waited
+    /// (docs/BENCHMARKS.md, "Writeback while writing, the dump's own deflate setting"). 12 on two
+    /// cores, about 25 MiB.
     private static let ringSize = max(8, 6 * ProcessInfo.processInfo.activeProcessorCount)
 
     private let ring: [Segment]

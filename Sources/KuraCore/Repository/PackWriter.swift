@@ -36,8 +36,9 @@ final class PackWriter: ChunkStore {
     private var finalizeError: Error?
 
     private var fd: Int32 = -1
-    /// The open pack's writeback, started as it is written so that its fsync waits for little.
-    private var writeback = Writeback(fd: -1)
+    /// The open pack's writeback, started as it is written so that its fsync waits for little;
+    /// nil when the pack is uploaded from `tmp/` (not synced, removed after the upload).
+    private var writeback: Writeback?
     /// The open pack's name as it is written (`PackFormat.listedPackName`, `sealedPackName`): no
     /// pass over the pack's bytes afterwards.
     private var nameHasher = SHA256Hasher()
@@ -117,7 +118,7 @@ final class PackWriter: ChunkStore {
         entries = []
         size = 0
         staged = 0
-        writeback = Writeback(fd: fd)
+        writeback = store.publishesTheFileItself ? Writeback(fd: fd) : nil
         let header = PackFormat.header(encrypted: cipher != nil)
         try header.withUnsafeBytes { try append($0) }
         nameHasher = SHA256Hasher()
@@ -145,14 +146,14 @@ final class PackWriter: ChunkStore {
 
     private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
         try FileSystem.writeFully(fd, bytes, path: temporaryPath)
-        writeback.wrote(bytes.count)
+        writeback?.wrote(bytes.count)
     }
 
     private func closePack() throws {
         let trailer = PackFormat.trailer(entries, cipher: cipher)
         try trailer.withUnsafeBytes { try append($0) }
         try flushStaging()
-        writeback.finish()
+        writeback?.finish()
         nameHasher.update(trailer)
         let id = nameHasher.finalize()
         let (packFD, temporary, packEntries, packSize) = (fd, temporaryPath, entries, size)
