@@ -95,7 +95,13 @@ import KuraTestSupport
             #expect(try reopen(scratch, password: password).snapshots().map(\.id) == [snapshot.id])
         }
         // The key that opened it last is tried first next time (one scrypt for the right password).
-        #expect(try String(decoding: read(scratch.sub("cache/\(repository.config.id)/key-hint")), as: UTF8.self) == third)
+        let hintPath = scratch.sub("cache/\(repository.config.id)/key-hint")
+        #expect(try String(decoding: read(hintPath), as: UTF8.self) == third)
+        // The same key again: the hint is left as it is (no rewrite, no fsyncs), not replaced.
+        var before = stat(), after = stat()
+        #expect(stat(hintPath, &before) == 0)
+        _ = try reopen(scratch, password: "third")
+        #expect(stat(hintPath, &after) == 0 && after.st_ino == before.st_ino)
         let wrong = kuraError { _ = try reopen(scratch, password: "none of them") }
         #expect(wrong == .wrongPassword(tried: 3, damaged: 0))
 

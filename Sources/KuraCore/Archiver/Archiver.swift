@@ -77,7 +77,7 @@ public final class Archiver {
     private let repository: Repository
     /// Read buffers circulating between the reader and the archiver.
     static let batchCount = 3
-    static let batchCapacity = 12 << 20
+    static let batchCapacity = 8 << 20
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -160,7 +160,8 @@ public final class Archiver {
                 if let failure = plan.databases.lazy.compactMap({ $0.dumping?.failure }).first { throw failure }
                 let ids = try saver.save(batch)
                 try writer.add(assembler.assemble(batch.events, ids: ids))
-                free.push(batch)
+                // Its chunks may still be on their way into packs: it is reused once they are in.
+                saver.whenStored { free.push(batch) }
             }
         } catch {
             free.close()

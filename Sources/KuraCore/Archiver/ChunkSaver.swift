@@ -5,6 +5,11 @@ import Foundation
 /// session's own list) which are new, compresses only those on all cores, appends them to packs,
 /// and writes index files for the packs as they become durable.
 ///
+/// Appending to packs (copies and `write`s, one thread's work) runs on a serial queue of its own
+/// while the caller goes on to the next batch: the cores hash and compress batch N + 1 while
+/// batch N is written. Two arenas alternate, so a batch's stored bytes stay put until they are
+/// appended; `whenStored` tells the caller when a batch's own buffer may be reused.
+///
 /// Write order (docs/DESIGN.md): a pack is durable before an index file names it; an index file
 /// is durable before a snapshot refers to its chunks.
 final class ChunkSaver {
@@ -17,7 +22,18 @@ final class ChunkSaver {
     /// Chunks stored in this session and not yet in an index file.
     private var sessionChunks = Set<ChunkID>()
     private var durablePacks: [FinishedPack] = []
-    private var arena = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)
+    /// Compressed (and sealed) chunks, one arena per batch in flight: `store` fills one while the
+    /// appender may still read the other.
+    private var arenas = [UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64),
+                          UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 64)]
+    /// Signalled by the appender when it is done with the arena of the same index.
+    private let arenaFree = [DispatchSemaphore(value: 1), DispatchSemaphore(value: 1)]
+    private var nextArena = 0
+    /// Appends stored chunks to `packs` in order, off the caller's thread.
+    private let appender = DispatchQueue(label: "kura.chunk-appender")
+    private let appenderLock = NSLock()
+    /// The first error of an append, thrown by the next `save`, `finish` or `drain`.
+    private var appendError: Error?
     /// An index file is written after this many durable packs (about 1 GiB) or 100,000 entries,
     /// so that a killed backup leaves most of its data indexed and reusable, and memory bounded.
     static let packsPerIndexFile = 64
@@ -37,9 +53,13 @@ final class ChunkSaver {
         freeCompressors = compressors
     }
 
-    deinit { arena.deallocate() }
+    deinit {
+        appender.sync {}
+        for arena in arenas { arena.deallocate() }
+    }
 
-    /// Stores the chunks of a batch; returns every chunk's id, in order.
+    /// Stores the chunks of a batch; returns every chunk's id, in order. The batch's bytes may
+    /// still be read after this returns: reuse it only from `whenStored`.
     func save(_ batch: ChunkBatch) throws -> [ChunkID] {
         let count = batch.chunkOffsets.count
         guard count > 0 else { return [] }
@@ -60,6 +80,7 @@ final class ChunkSaver {
             let hashed = Self.hashAll(group.count) { UnsafeRawBufferPointer(rebasing: buffer[group[$0]]) }
             try store(ids: hashed) { UnsafeRawBufferPointer(rebasing: buffer[group[$0]]) }
             ids += hashed
+            try drain()
             consumed(group.last?.upperBound ?? 0)
             group.removeAll(keepingCapacity: true)
         }
@@ -89,8 +110,27 @@ final class ChunkSaver {
     /// How much of a buffer `save(buffer:)` hashes and compresses at once.
     static let bufferGroupSize = 8 << 20
 
+    /// Runs `body` on the appender once every chunk saved so far is appended to a pack (whether
+    /// or not that succeeded): the moment a batch's buffer may be reused.
+    func whenStored(_ body: @escaping () -> Void) {
+        appender.async(execute: body)
+    }
+
+    /// Waits until every chunk saved so far is appended to a pack; throws the first failure.
+    func drain() throws {
+        appender.sync {}
+        try throwAppendError()
+    }
+
+    private func throwAppendError() throws {
+        appenderLock.lock()
+        defer { appenderLock.unlock() }
+        if let appendError { throw appendError }
+    }
+
     /// Waits for every pack to be durable and writes the index files naming them.
     func finish() throws {
+        try drain()
         durablePacks += try packs.finish()
         try writeIndexFiles(force: true)
     }
@@ -98,12 +138,14 @@ final class ChunkSaver {
     /// After a failure or interruption: indexes the packs already durable (so the next backup
     /// reuses their data) and removes the unfinished pack's temp file.
     func abandon() {
+        appender.sync {}
         packs.abandon()
         durablePacks += (try? packs.takeFinished()) ?? []
         try? writeIndexFiles(force: true)
     }
 
     private func store(ids: [ChunkID], bytes: (Int) -> UnsafeRawBufferPointer) throws {
+        try throwAppendError()
         // Which chunks are new: not stored in this session, not in the index, first in the batch.
         let known = try index.contained(ids.filter { !sessionChunks.contains($0) })
         var newIndices: [Int] = []
@@ -122,9 +164,15 @@ final class ChunkSaver {
         var slots: [Int] = [0]
         for position in newIndices { slots.append((slots.last ?? 0) + ChunkCompressor.bound(bytes(position).count) + overhead) }
         let needed = slots.last ?? 0
-        arena.reserve(atLeast: needed)
+        // This arena's last batch must be appended before it is filled again.
+        let arenaIndex = nextArena
+        nextArena = 1 - nextArena
+        arenaFree[arenaIndex].wait()
+        var arenaTaken = true
+        defer { if arenaTaken { arenaFree[arenaIndex].signal() } }
+        arenas[arenaIndex].reserve(atLeast: needed)
         var results = [(Codec, Int)](repeating: (.raw, 0), count: newIndices.count)
-        let arena = self.arena
+        let arena = arenas[arenaIndex]
         results.withUnsafeMutableBufferPointer { out in
             DispatchQueue.concurrentPerform(iterations: newIndices.count) { slot in
                 let compressor = takeCompressor()
@@ -139,16 +187,43 @@ final class ChunkSaver {
             }
         }
 
+        var appends: [PendingAppend] = []
+        appends.reserveCapacity(newIndices.count)
         for (slot, position) in newIndices.enumerated() {
             let plain = bytes(position)
             let (codec, length) = results[slot]
             // A raw chunk of a plain repository is stored from where it lies; anything else from its slot.
             let stored = codec == .raw && cipher == nil ? plain : UnsafeRawBufferPointer(rebasing: arena[slots[slot]..<(slots[slot] + length + overhead)])
-            try packs.add(chunk: ids[position], stored: stored, codec: codec, plainLength: plain.count)
+            appends.append(PendingAppend(chunk: ids[position], stored: stored, codec: codec, plainLength: plain.count))
             sessionChunks.insert(ids[position])
             chunksAdded += 1
             plainBytesAdded += Int64(plain.count)
         }
+        arenaTaken = false
+        appender.async { [self, appends] in
+            defer { arenaFree[arenaIndex].signal() }
+            appenderLock.lock()
+            let failed = appendError != nil
+            appenderLock.unlock()
+            guard !failed else { return }
+            do {
+                for append in appends {
+                    try packs.add(chunk: append.chunk, stored: append.stored, codec: append.codec, plainLength: append.plainLength)
+                }
+            } catch {
+                appenderLock.lock()
+                appendError = error
+                appenderLock.unlock()
+            }
+        }
+    }
+
+    /// A chunk decided new and stored (compressed, sealed), waiting for the appender.
+    private struct PendingAppend {
+        let chunk: ChunkID
+        let stored: UnsafeRawBufferPointer
+        let codec: Codec
+        let plainLength: Int
     }
 
     private func writeIndexFiles(force: Bool) throws {

@@ -12,9 +12,9 @@ public struct FinishedPack: Sendable {
 /// `tmp/` and closed with its trailer; its name is hashed as it is written, from its header and
 /// trailer (`PackFormat.listedPackName`; an encrypted pack's from its tags too:
 /// `PackFormat.sealedPackName`), never by reading the pack back. Its fsync and publishing (a
-/// rename into `data/`, or an upload) run in the background, so that the archiver thread fills
+/// rename into `data/`, or an upload) run in the background, so that the thread adding chunks fills
 /// the next pack meanwhile. Up to `store.parallelWrites` packs are published at once; the
-/// archiver waits only when too many closed packs are waiting (bounded temp space): 64 for a
+/// adding thread waits only when too many closed packs are waiting (bounded temp space): 64 for a
 /// disk, whose finalizer keeps up (a bound of 4 cost 5 % of a first backup, docs/BENCHMARKS.md),
 /// 2 × connections + 2 for object storage.
 /// `finish()` waits until every pack is durable and returns them all. The repository's chunk

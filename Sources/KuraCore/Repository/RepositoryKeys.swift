@@ -59,7 +59,8 @@ extension Repository {
             return (id: "", masterKey: key)
         case .password(let provider):
             var names = try store.list("keys").filter { $0.utf8.count == 64 && Hex.isHex($0) }.sorted()
-            if let hint = try? FileSystem.readFile(hintFile, limit: 128), let first = names.firstIndex(of: String(decoding: hint, as: UTF8.self)) {
+            let hint = (try? FileSystem.readFile(hintFile, limit: 128)).map { String(decoding: $0, as: UTF8.self) }
+            if let hint, let first = names.firstIndex(of: hint) {
                 names.insert(names.remove(at: first), at: 0)
             }
             let files = names.compactMap { name in (try? readKeyFile(store, name)).map { (name, $0) } }
@@ -68,6 +69,8 @@ extension Repository {
             for (name, file) in files {
                 guard let key = try file.unwrap(password: password, repositoryID: config.id),
                       key.check(repositoryID: config.id) == config.keyCheck else { continue }
+                // Rewritten only when another key opened it: two fsyncs saved on every command.
+                guard name != hint else { return (id: name, masterKey: key) }
                 try? FileSystem.makeDirectories(FileSystem.parent(of: hintFile))
                 try? FileSystem.writeAtomically(Array(name.utf8), to: hintFile, temporaryDirectory: FileSystem.parent(of: hintFile),
                                                 mode: FilePermissions.ownerOnly.file)
