@@ -53,10 +53,8 @@ final class ChunkSaver {
         freeCompressors = compressors
     }
 
-    deinit {
-        appender.sync {}
-        for arena in arenas { arena.deallocate() }
-    }
+    // A queued append holds the saver: no append can still read an arena when this runs.
+    deinit { for arena in arenas { arena.deallocate() } }
 
     /// Stores the chunks of a batch; returns every chunk's id, in order. The batch's bytes may
     /// still be read after this returns: reuse it only from `whenStored`.
