@@ -223,13 +223,13 @@ def main():
     tool_env = lambda name: dict(env, BORG_REPO=f"{work}/{name}") if name.startswith("borg") else env
     results = {name: {"nights": []} for name in tools}
 
-    def fresh(name):
-        """An empty repository (and cache) for one more first backup, and an idle disk."""
-        return lambda: (shutil.rmtree(tools[name]["size"], ignore_errors=True), sh(tools[name]["init"], tool_env(name)), sh(["sync"]))
     def idle():
         """Untimed, before each run: the disk flushed, so that no tool's fsyncs wait behind the
         writeback of the runs before it (since stop 29; the first backups leave gigabytes dirty)."""
         sh(["sync"])
+    def fresh(name):
+        """An empty repository (and cache) for one more first backup, and an idle disk."""
+        return lambda: (shutil.rmtree(tools[name]["size"], ignore_errors=True), sh(tools[name]["init"], tool_env(name)), idle())
     first = alternate(args.runs, {name: (tool["backup"], tool_env(name), fresh(name)) for name, tool in tools.items()})
     no_change = alternate(args.runs, {name: (tool["backup"], tool_env(name), idle) for name, tool in tools.items()})
     for name, tool in tools.items():
